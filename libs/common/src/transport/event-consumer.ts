@@ -1,0 +1,55 @@
+import type { EntityManager } from 'typeorm';
+import type { EventEnvelope } from '../contracts/event-envelope';
+import type { Topic } from '../contracts/topics';
+
+/**
+ * Applies events to a consumer's own tables. Called inside the consumer's transaction, with
+ * events already filtered through the inbox: each event reaches `handle` once in effect.
+ */
+export interface EventHandler {
+  handle(events: readonly EventEnvelope[], tx: EntityManager): Promise<void>;
+}
+
+/** What a consumer group reads and where it keeps its inbox and checkpoints. */
+export interface Subscription {
+  /** Consumer group name, stable across restarts (`audit-service.ingest`). */
+  group: string;
+  topic: Topic;
+  /** Schema of the consuming service: its inbox and checkpoints live there. */
+  schema: string;
+  handler: EventHandler;
+}
+
+/** A running consumer, whichever transport carries it. */
+export interface EventConsumer {
+  start(): Promise<void>;
+  /** Finishes the batch in hand, then stops. */
+  stop(): Promise<void>;
+  /** Whether the transport could be reached at the last attempt. */
+  isHealthy(): boolean;
+}
+
+/** Records events in the inbox and returns the ones not processed before, in order. */
+export async function claimUnprocessed(
+  tx: EntityManager,
+  schema: string,
+  group: string,
+  events: readonly EventEnvelope[],
+): Promise<EventEnvelope[]> {
+  if (events.length === 0) return [];
+  const rows: { event_id: string }[] = await tx.query(
+    `INSERT INTO "${schema}".inbox (consumer_group, event_id)
+     SELECT $1, id FROM unnest($2::uuid[]) AS id
+     ON CONFLICT DO NOTHING
+     RETURNING event_id`,
+    [group, events.map((e) => e.id)],
+  );
+  const fresh = new Set(rows.map((r) => r.event_id));
+  // A batch may carry the same event twice (relay retry); keep the first copy only.
+  const seen = new Set<string>();
+  return events.filter((e) => {
+    if (!fresh.has(e.id) || seen.has(e.id)) return false;
+    seen.add(e.id);
+    return true;
+  });
+}

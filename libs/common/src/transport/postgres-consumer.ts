@@ -1,0 +1,142 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import type { Logger } from 'pino';
+import type { EventEnvelope } from '../contracts/event-envelope';
+import { schemaOfTopic } from '../contracts/topics';
+import { backoffDelay, Sleeper } from './backoff';
+import { claimUnprocessed, type EventConsumer, type Subscription } from './event-consumer';
+
+export interface PostgresConsumerOptions {
+  batchSize?: number;
+  pollIntervalMs?: number;
+  logger?: Logger;
+}
+
+interface OutboxRow {
+  transaction_id: string;
+  global_position: string;
+  envelope: EventEnvelope;
+}
+
+/**
+ * Reads a producer's outbox by (transaction id, position) and applies each batch with the
+ * inbox and the checkpoint in one transaction of the consumer's own.
+ */
+export class PostgresConsumer implements EventConsumer {
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private healthy = true;
+  private checkpointReady = false;
+  private readonly sleeper = new Sleeper();
+  private readonly batchSize: number;
+  private readonly pollIntervalMs: number;
+  private readonly sourceSchema: string;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly subscription: Subscription,
+    private readonly options: PostgresConsumerOptions = {},
+  ) {
+    this.batchSize = options.batchSize ?? 1000;
+    this.pollIntervalMs = options.pollIntervalMs ?? 50;
+    this.sourceSchema = schemaOfTopic(subscription.topic);
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    await this.ensureCheckpoint();
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.sleeper.wake();
+    await this.loop;
+    this.loop = null;
+  }
+
+  isHealthy(): boolean {
+    return this.healthy;
+  }
+
+  /** Processes at most one batch; returns how many outbox rows it consumed. */
+  async pollOnce(): Promise<number> {
+    await this.ensureCheckpoint();
+    return this.dataSource.transaction((tx) => this.consumeBatch(tx));
+  }
+
+  private async ensureCheckpoint(): Promise<void> {
+    if (this.checkpointReady) return;
+    const { schema, group, topic } = this.subscription;
+    await this.dataSource.query(
+      `INSERT INTO "${schema}".consumer_checkpoints (consumer_group, topic) VALUES ($1, $2)
+       ON CONFLICT DO NOTHING`,
+      [group, topic],
+    );
+    this.checkpointReady = true;
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      try {
+        const consumed = await this.pollOnce();
+        failures = 0;
+        this.healthy = true;
+        if (consumed < this.batchSize && this.running)
+          await this.sleeper.sleep(this.pollIntervalMs);
+      } catch (error) {
+        this.healthy = false;
+        const delay = backoffDelay(failures++);
+        this.options.logger?.error(
+          { err: error, group: this.subscription.group, retryInMs: delay },
+          'consumer batch failed; retrying',
+        );
+        if (this.running) await this.sleeper.sleep(delay);
+      }
+    }
+  }
+
+  private async consumeBatch(tx: EntityManager): Promise<number> {
+    const { schema, group, topic, handler } = this.subscription;
+    // One instance of a group reads at a time; the others find the row locked and wait.
+    const checkpoints: { last_transaction_id: string; last_position: string }[] = await tx.query(
+      `SELECT last_transaction_id::text, last_position::text
+         FROM "${schema}".consumer_checkpoints
+        WHERE consumer_group = $1 AND topic = $2
+        FOR UPDATE SKIP LOCKED`,
+      [group, topic],
+    );
+    if (checkpoints.length === 0) return 0;
+    const { last_transaction_id: lastTx, last_position: lastPos } = checkpoints[0];
+    // Only transactions older than every transaction still in flight are read: a row written by
+    // a transaction that commits later is held back until then, never overtaken and skipped.
+    const rows: OutboxRow[] = await tx.query(
+      `SELECT o.transaction_id::text AS transaction_id, o.global_position::text AS global_position,
+              o.envelope
+         FROM "${this.sourceSchema}".outbox o
+        WHERE o.topic = $1
+          AND (o.transaction_id, o.global_position) > ($2::xid8, $3::bigint)
+          AND o.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY o.transaction_id, o.global_position
+        LIMIT $4`,
+      [topic, lastTx, lastPos, this.batchSize],
+    );
+    if (rows.length === 0) return 0;
+    const fresh = await claimUnprocessed(
+      tx,
+      schema,
+      group,
+      rows.map((r) => r.envelope),
+    );
+    if (fresh.length > 0) await handler.handle(fresh, tx);
+    const last = rows[rows.length - 1];
+    await tx.query(
+      `UPDATE "${schema}".consumer_checkpoints
+          SET last_transaction_id = $3::xid8, last_position = $4::bigint, updated_at = now()
+        WHERE consumer_group = $1 AND topic = $2`,
+      [group, topic, last.transaction_id, last.global_position],
+    );
+    return rows.length;
+  }
+}

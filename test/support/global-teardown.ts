@@ -1,0 +1,5 @@
+import { stopGlobalPostgres } from './global-setup';
+
+export default async function globalTeardown(): Promise<void> {
+  await stopGlobalPostgres();
+}

@@ -1,0 +1,149 @@
+import type { ChildProcess } from 'node:child_process';
+import { Client } from 'pg';
+import type { DataSource } from 'typeorm';
+import { OutboxWriter, PostgresConsumer } from '#common';
+import { killAndWait, startScript } from '../support/child-process';
+import { createTestDatabase } from '../support/test-database';
+import {
+  CONSUMER_SCHEMA,
+  countApplied,
+  prepareTransportDatabase,
+  produce,
+  PRODUCER_SCHEMA,
+  recordingHandler,
+  summariseApplied,
+  testEvent,
+  TOPIC,
+  waitFor,
+} from '../support/transport-harness';
+
+jest.setTimeout(120_000);
+
+describe('PostgreSQL transport', () => {
+  let db: { url: string; drop: () => Promise<void> };
+  let ds: DataSource;
+
+  beforeEach(async () => {
+    db = await createTestDatabase('pgtransport');
+    ds = await prepareTransportDatabase(db.url);
+  });
+
+  afterEach(async () => {
+    await ds.destroy();
+    await db.drop();
+  });
+
+  function consumer(group = 'audit.ingest', batchSize = 500): PostgresConsumer {
+    return new PostgresConsumer(
+      ds,
+      { group, topic: TOPIC, schema: CONSUMER_SCHEMA, handler: recordingHandler() },
+      { batchSize, pollIntervalMs: 20 },
+    );
+  }
+
+  it('delivers 10,000 events from 200 transactions exactly once, in per-subject order', async () => {
+    const c = consumer();
+    await c.start();
+    const written = await produce(ds, { transactions: 200, perTransaction: 50, subjects: 97 });
+    expect(written).toBe(10_000);
+    await waitFor(async () => (await countApplied(ds)) >= 10_000, 60_000, '10,000 applied');
+    await c.stop();
+    expect(await summariseApplied(ds)).toEqual({ total: 10_000, distinct: 10_000, outOfOrder: [] });
+  });
+
+  it('publishes nothing from a producer transaction that rolled back', async () => {
+    const writer = new OutboxWriter(PRODUCER_SCHEMA, TOPIC);
+    await expect(
+      ds.transaction(async (tx) => {
+        await writer.append(tx, [testEvent('rolled-back', 1)]);
+        throw new Error('business rule failed after the event was written');
+      }),
+    ).rejects.toThrow('business rule failed');
+    await ds.transaction((tx) => writer.append(tx, [testEvent('committed', 1)]));
+
+    const c = consumer();
+    while ((await c.pollOnce()) > 0);
+    const subjects: { subject: string }[] = await ds.query(
+      `SELECT subject FROM ${CONSUMER_SCHEMA}.applied`,
+    );
+    expect(subjects.map((s) => s.subject)).toEqual(['committed']);
+  });
+
+  it('refuses to write an event outside a transaction', async () => {
+    const writer = new OutboxWriter(PRODUCER_SCHEMA, TOPIC);
+    await expect(writer.append(ds.manager, [testEvent('loose', 1)])).rejects.toThrow(
+      /inside the caller/,
+    );
+  });
+
+  it('does not skip a row committed late with a lower position', async () => {
+    const writer = new OutboxWriter(PRODUCER_SCHEMA, TOPIC);
+    const early = new Client({ connectionString: db.url });
+    await early.connect();
+    try {
+      // The long transaction takes the lower position first and commits last.
+      await early.query('BEGIN');
+      await early.query(
+        `INSERT INTO ${PRODUCER_SCHEMA}.outbox (event_id, topic, type, stream_id, stream_version, partition_key, envelope)
+         VALUES ($1, $2, 'test.happened.v1', 'late', 1, 'late', $3)`,
+        [
+          '00000000-0000-4000-8000-000000000001',
+          TOPIC,
+          JSON.stringify({ ...testEvent('late', 1), id: '00000000-0000-4000-8000-000000000001' }),
+        ],
+      );
+      await ds.transaction((tx) => writer.append(tx, [testEvent('prompt', 1)]));
+      const positions: { stream_id: string; global_position: string }[] = await ds.query(
+        `SELECT stream_id, global_position FROM ${PRODUCER_SCHEMA}.outbox ORDER BY global_position`,
+      );
+      expect(positions.map((p) => p.stream_id)).toEqual(['prompt']); // 'late' not yet visible
+
+      const c = consumer();
+      // While the long transaction runs, the later commit is held back rather than overtaking.
+      expect(await c.pollOnce()).toBe(0);
+
+      await early.query('COMMIT');
+      const all: { stream_id: string }[] = await ds.query(
+        `SELECT stream_id FROM ${PRODUCER_SCHEMA}.outbox ORDER BY global_position`,
+      );
+      expect(all.map((p) => p.stream_id)).toEqual(['late', 'prompt']);
+      while ((await c.pollOnce()) > 0);
+      const applied: { subject: string }[] = await ds.query(
+        `SELECT subject FROM ${CONSUMER_SCHEMA}.applied ORDER BY applied_order`,
+      );
+      expect(applied.map((a) => a.subject)).toEqual(['late', 'prompt']);
+    } finally {
+      await early.end();
+    }
+  });
+
+  it('loses nothing and applies nothing twice when the consumer process is SIGKILLed', async () => {
+    await produce(ds, { transactions: 200, perTransaction: 50, subjects: 50 });
+    const env = {
+      DATABASE_URL: db.url,
+      CONSUMER_GROUP: 'audit.killed',
+      BATCH_SIZE: '100',
+      APPLY_DELAY_MS: '5',
+    };
+    let child: ChildProcess = await startScript('test/fixtures/consumer-process.js', env, 'ready');
+    await waitFor(async () => (await countApplied(ds)) >= 2_000, 60_000, 'some events applied');
+    await killAndWait(child, 'SIGKILL');
+    const atKill = await countApplied(ds);
+    expect(atKill).toBeLessThan(10_000);
+
+    child = await startScript('test/fixtures/consumer-process.js', env, 'ready');
+    await waitFor(async () => (await countApplied(ds)) >= 10_000, 90_000, 'all events applied');
+    await killAndWait(child, 'SIGTERM');
+    expect(await summariseApplied(ds)).toEqual({ total: 10_000, distinct: 10_000, outOfOrder: [] });
+  });
+
+  it('lets only one instance of a group consume at a time', async () => {
+    await produce(ds, { transactions: 20, perTransaction: 50, subjects: 7 });
+    const a = consumer('audit.shared', 100);
+    const b = consumer('audit.shared', 100);
+    await Promise.all([a.start(), b.start()]);
+    await waitFor(async () => (await countApplied(ds)) >= 1_000, 30_000, '1,000 applied');
+    await Promise.all([a.stop(), b.stop()]);
+    expect(await summariseApplied(ds)).toEqual({ total: 1_000, distinct: 1_000, outOfOrder: [] });
+  });
+});
