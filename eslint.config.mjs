@@ -18,6 +18,17 @@ export default tseslint.config(
   ...tseslint.configs.recommended,
   prettier,
   {
+    files: ['*.js', '.ci/**/*.js'],
+    languageOptions: {
+      globals: {
+        module: 'writable',
+        require: 'readonly',
+        __dirname: 'readonly',
+        process: 'readonly',
+      },
+    },
+  },
+  {
     languageOptions: { parserOptions: { project: false } },
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',

@@ -12,10 +12,19 @@ const transform = {
       module: { type: 'commonjs' },
     },
   ],
+  // NestJS 12 ships ES modules only; jest's CommonJS runtime needs them compiled.
+  '^.+\\.m?js$': [
+    '@swc/jest',
+    {
+      jsc: { parser: { syntax: 'ecmascript' }, target: 'es2022' },
+      module: { type: 'commonjs', ignoreDynamic: false },
+    },
+  ],
 };
 const shared = {
   transform,
   moduleNameMapper: { '^#common$': '<rootDir>/libs/common/src/index.ts' },
+  transformIgnorePatterns: ['/node_modules/(?!@nestjs/)'],
   testEnvironment: 'node',
   rootDir: __dirname,
   modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/.data/'],

@@ -1,0 +1,17 @@
+import { Type } from 'class-transformer';
+import { IsInt, Max, Min } from 'class-validator';
+import { CommonEnv } from '#common';
+
+/** consent-service configuration, validated once at boot. */
+export class ConsentServiceEnv extends CommonEnv {
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  override PORT = 3001;
+}
+
+/** Reads and validates the environment; the only place consent-service reads process.env. */
+export function environment(): Record<string, string | undefined> {
+  return process.env;
+}

@@ -1,0 +1,13 @@
+import { SERVICE_SCHEMAS, TOPICS, type ServiceDefinition } from '#common';
+import { GatewayTransportTables1763800000000 } from './migrations/1763800000000-transport-tables';
+
+/** sharing-gateway: its schema, its outbox topic and its migrations, in order. */
+export const SharingGatewayDefinition: ServiceDefinition = {
+  name: 'sharing-gateway',
+  schema: SERVICE_SCHEMAS.gateway,
+  topic: TOPICS.gateway,
+  title: 'Care Consent Ledger: sharing gateway',
+  description:
+    "Decides, per data category, whether a requester may see a person's care record for a purpose, records the decision before any data leaves, and proxies the record.",
+  migrations: [GatewayTransportTables1763800000000],
+};

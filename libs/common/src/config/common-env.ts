@@ -1,0 +1,90 @@
+import { Transform, Type } from 'class-transformer';
+import {
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  IsUrl,
+  Matches,
+  Max,
+  Min,
+  ValidateIf,
+} from 'class-validator';
+
+const toBoolean = ({ value }: { value: unknown }): unknown =>
+  value === 'true' || value === true ? true : value === 'false' || value === false ? false : value;
+
+/** Variables every service reads; each app's config/env.ts extends this with its own. */
+export class CommonEnv {
+  @IsIn(['development', 'test', 'production'])
+  NODE_ENV: 'development' | 'test' | 'production' = 'development';
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(65535)
+  PORT!: number;
+
+  @Matches(/^postgres(ql)?:\/\/.+/, { message: '$property must be a postgres:// connection URL' })
+  DATABASE_URL!: string;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(200)
+  DB_POOL_SIZE = 10;
+
+  /** Comma-separated host:port list; when set, events travel over Kafka instead of PostgreSQL. */
+  @IsOptional()
+  @Matches(/^[\w.-]+:\d+(,[\w.-]+:\d+)*$/, {
+    message: '$property must be a comma-separated host:port list',
+  })
+  KAFKA_BROKERS?: string;
+
+  /** Kafka's idempotent producer; the librdkafka mock used in tests cannot serve it. */
+  @Transform(toBoolean)
+  @IsBoolean()
+  KAFKA_IDEMPOTENT = true;
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(5)
+  @Max(60_000)
+  TRANSPORT_POLL_INTERVAL_MS = 50;
+
+  @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+  LOG_LEVEL = 'info';
+
+  /** OIDC provider's key set; without it, the embedded setup's local key pair is used. */
+  @IsOptional()
+  @IsUrl({ require_tld: false, protocols: ['http', 'https'] })
+  JWKS_URI?: string;
+
+  @ValidateIf((env: CommonEnv) => env.NODE_ENV === 'production' && !env.JWKS_URI)
+  @IsString({ message: 'JWT_PUBLIC_KEY_FILE or JWKS_URI must be set in production' })
+  JWT_PUBLIC_KEY_FILE?: string;
+
+  @IsOptional()
+  @IsString()
+  JWT_ISSUER?: string;
+
+  @IsOptional()
+  @IsString()
+  JWT_AUDIENCE?: string;
+
+  /** Where generated keys (and, for the embedded setup, PostgreSQL) live. */
+  @IsString()
+  DATA_DIR = '.data';
+
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(120_000)
+  SHUTDOWN_GRACE_MS = 10_000;
+}
+
+/** The brokers of KAFKA_BROKERS, or an empty list for the PostgreSQL transport. */
+export function kafkaBrokers(env: CommonEnv): string[] {
+  return env.KAFKA_BROKERS ? env.KAFKA_BROKERS.split(',') : [];
+}

@@ -1,0 +1,46 @@
+import type { DynamicModule } from '@nestjs/common';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import {
+  createLogger,
+  createServiceApp,
+  createServiceDataSource,
+  loadConfig,
+  runMigrations,
+  type CommonEnv,
+  type Logger,
+  type ServiceDefinition,
+} from '#common';
+
+/** Migrates a service's schema in `url` and boots the service in-process for supertest. */
+export async function bootServiceForTest<E extends CommonEnv>(options: {
+  definition: ServiceDefinition;
+  envSchema: new () => E;
+  url: string;
+  env?: Record<string, string>;
+  appModule: (config: E, logger: Logger) => DynamicModule;
+}): Promise<{ app: NestFastifyApplication; config: E }> {
+  await runMigrations(
+    createServiceDataSource({
+      url: options.url,
+      schema: options.definition.schema,
+      migrations: options.definition.migrations,
+      poolSize: 1,
+    }),
+    options.definition.schema,
+  );
+  const config = loadConfig(options.envSchema, {
+    PORT: '0',
+    DATABASE_URL: options.url,
+    DATA_DIR: testDataDir(),
+    LOG_LEVEL: 'silent',
+    ...options.env,
+  });
+  const logger = createLogger(options.definition.name, 'silent');
+  const app = await createServiceApp(options.appModule(config, logger), options.definition, logger);
+  return { app, config };
+}
+
+/** Keys for tests live in their own directory, never in the developer's .data/. */
+export function testDataDir(): string {
+  return `${__dirname}/../../.data/test`;
+}
