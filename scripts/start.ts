@@ -33,7 +33,7 @@ let postgres: StartedPostgres | null = null;
 const children = new Map<string, ChildProcess>();
 
 async function main(): Promise<void> {
-  const databaseUrl = env.DATABASE_URL ?? (await startDatabase());
+  const databaseUrl = env.DATABASE_URL || (await startDatabase());
   const serviceEnv = {
     ...env,
     DATABASE_URL: databaseUrl,

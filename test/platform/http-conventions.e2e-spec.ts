@@ -99,8 +99,8 @@ describe('HTTP conventions shared by every service', () => {
       definition: {
         ...definition,
         migrations: [
-          class ConventionsTables1 {
-            name = 'ConventionsTables1';
+          class ConventionsTables1763800000001 {
+            name = 'ConventionsTables1763800000001';
             async up(runner: QueryRunner): Promise<void> {
               await createTransportTables(runner, 'consent');
             }
@@ -160,7 +160,8 @@ describe('HTTP conventions shared by every service', () => {
       .expect(400);
     expect(res.body).toMatchObject({
       statusCode: 400,
-      message: 'The request body is not valid JSON.',
+      error: 'VALIDATION_FAILED',
+      message: expect.stringMatching(/not valid JSON/),
     });
   });
 

@@ -24,7 +24,7 @@ export async function bootServiceForTest<E extends CommonEnv>(options: {
       url: options.url,
       schema: options.definition.schema,
       migrations: options.definition.migrations,
-      poolSize: 1,
+      poolSize: 2,
     }),
     options.definition.schema,
   );

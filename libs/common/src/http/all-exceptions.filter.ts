@@ -11,6 +11,10 @@ import {
 
 /** PostgreSQL / driver failures that mean "the database is unreachable", not "bad request". */
 const UNAVAILABLE_CODES = new Set([
+  '55000', // database not accepting connections
+  '3D000', // database does not exist (dropped or not yet created)
+  'ENOTFOUND',
+  'EAI_AGAIN',
   'ECONNREFUSED',
   'ECONNRESET',
   'ETIMEDOUT',
@@ -97,7 +101,11 @@ export function toErrorBody(error: unknown): ErrorBody {
 
 function fastifyMessage(error: unknown): string {
   const code = (error as { code?: unknown }).code;
-  if (code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError)
+  if (
+    code === 'FST_ERR_CTP_INVALID_JSON_BODY' ||
+    code === 'FST_ERR_CTP_INVALID_JSON' ||
+    error instanceof SyntaxError
+  )
     return 'The request body is not valid JSON.';
   if (code === 'FST_ERR_CTP_EMPTY_JSON_BODY')
     return 'The request body is empty but declared as JSON.';

@@ -25,7 +25,6 @@ export async function createServiceApp(
     genReqId: (request: IncomingMessage) => correlationIdFor(request.headers[CORRELATION_HEADER]),
     requestIdHeader: false,
     bodyLimit: 1024 * 1024,
-    disableRequestLogging: true,
   });
   const app = await NestFactory.create<NestFastifyApplication>(appModule, adapter, {
     logger: new PinoNestLogger(logger),

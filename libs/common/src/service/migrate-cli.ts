@@ -28,7 +28,7 @@ export async function runMigrationsCli<E extends CommonEnv>(
         url: config.DATABASE_URL,
         schema: definition.schema,
         migrations: definition.migrations,
-        poolSize: 1,
+        poolSize: 2, // one holds the advisory lock, one runs the migrations
         applicationName: `${definition.name}-migrations`,
       }),
       definition.schema,

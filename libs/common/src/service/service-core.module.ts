@@ -3,7 +3,7 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import type { Logger } from 'pino';
 import { AuthModule } from '../auth/auth.module';
-import type { AuthOptions } from '../auth/auth.options';
+import { LOCAL_AUDIENCE, LOCAL_ISSUER, type AuthOptions } from '../auth/auth.options';
 import { ensureLocalKeyPair } from '../auth/local-keys';
 import type { CommonEnv } from '../config/common-env';
 import { createServiceDataSource } from '../database/data-source.factory';
@@ -27,8 +27,8 @@ export function authOptionsFor(config: CommonEnv): AuthOptions {
   }
   // Embedded setup: the key pair is generated under DATA_DIR on first start.
   return {
-    issuer: config.JWT_ISSUER ?? 'care-consent-ledger-local',
-    audience: config.JWT_AUDIENCE ?? 'care-consent-ledger',
+    issuer: config.JWT_ISSUER ?? LOCAL_ISSUER,
+    audience: config.JWT_AUDIENCE ?? LOCAL_AUDIENCE,
     publicKeyPem: ensureLocalKeyPair(config.DATA_DIR).publicKeyPem,
   };
 }
