@@ -19,6 +19,8 @@ export default tseslint.config(
   prettier,
   {
     files: ['*.js', '.ci/**/*.js'],
+    // CommonJS configuration files read by tools that require() them.
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
     languageOptions: {
       globals: {
         module: 'writable',

@@ -34,3 +34,6 @@ export * from './auth/local-keys';
 export * from './auth/roles.decorator';
 export * from './auth/subject-access';
 export * from './auth/local-token';
+export * from './transport/kafka-client';
+export * from './transport/kafka-relay';
+export * from './transport/kafka-consumer';

@@ -4,6 +4,7 @@ import {
   Injectable,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
+import type { Admin, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { DataSource } from 'typeorm';
 import type { EventEnvelope } from '../contracts/event-envelope';
@@ -12,6 +13,9 @@ import { type CommonEnv, kafkaBrokers } from '../config/common-env';
 import type { FieldProblem } from '../http/domain-error';
 import { ServiceMetrics } from '../observability/metrics';
 import type { EventConsumer, EventHandler, Subscription } from '../transport/event-consumer';
+import { createKafkaClient } from '../transport/kafka-client';
+import { KafkaConsumer } from '../transport/kafka-consumer';
+import { KafkaRelay } from '../transport/kafka-relay';
 import { PostgresConsumer } from '../transport/postgres-consumer';
 import {
   SERVICE_CONFIG,
@@ -64,6 +68,7 @@ export class TransportService implements OnApplicationBootstrap, BeforeApplicati
 
   async onApplicationBootstrap(): Promise<void> {
     this.started = true;
+    if (this.kind === 'kafka') this.parts.push(this.relay());
     for (const subscription of this.subscriptions) this.parts.push(this.consumerFor(subscription));
     for (const part of this.parts) await part.start();
     this.logger.info(
@@ -74,18 +79,14 @@ export class TransportService implements OnApplicationBootstrap, BeforeApplicati
 
   async beforeApplicationShutdown(): Promise<void> {
     await Promise.all(this.parts.map((part) => part.stop()));
+    await this.admin?.disconnect().catch(() => undefined);
   }
 
   /** What stops the service from being ready: the database, or the broker when on Kafka. */
   async readinessProblems(): Promise<FieldProblem[]> {
     const problems: FieldProblem[] = [];
     try {
-      await Promise.race([
-        this.dataSource.query('SELECT 1'),
-        new Promise((_, reject) =>
-          setTimeout(() => reject(new Error('timed out after 2 s')), 2000).unref(),
-        ),
-      ]);
+      await withTimeout(this.dataSource.query('SELECT 1'), 2000);
     } catch (error) {
       problems.push({ field: 'database', problem: `unreachable: ${(error as Error).message}` });
     }
@@ -94,14 +95,74 @@ export class TransportService implements OnApplicationBootstrap, BeforeApplicati
         field: 'transport',
         problem: `${this.kind} transport cannot deliver events`,
       });
+    } else if (this.kind === 'kafka') {
+      try {
+        await this.probeKafka();
+      } catch (error) {
+        problems.push({
+          field: 'transport',
+          problem: `kafka unreachable: ${(error as Error).message}`,
+        });
+      }
     }
     return problems;
   }
 
   private consumerFor(subscription: Subscription): EventConsumer {
+    if (this.kind === 'kafka') {
+      return new KafkaConsumer(this.dataSource, subscription, {
+        kafka: this.kafka(),
+        logger: this.logger,
+      });
+    }
     return new PostgresConsumer(this.dataSource, subscription, {
       pollIntervalMs: this.config.TRANSPORT_POLL_INTERVAL_MS,
       logger: this.logger,
     });
   }
+
+  /** On Kafka, the service publishes its own outbox; on PostgreSQL, consumers read it in place. */
+  private relay(): KafkaRelay {
+    return new KafkaRelay(this.dataSource, {
+      schema: this.definition.schema,
+      kafka: this.kafka(),
+      idempotent: this.config.KAFKA_IDEMPOTENT,
+      pollIntervalMs: this.config.TRANSPORT_POLL_INTERVAL_MS,
+      logger: this.logger,
+      onPublished: (topic, count) => this.metrics.eventsPublished.inc({ topic }, count),
+    });
+  }
+
+  private kafkaClient: Kafka | null = null;
+  private admin: Admin | null = null;
+
+  /** An idle relay would not notice a broker outage; readiness asks the cluster directly. */
+  private async probeKafka(): Promise<void> {
+    const admin = (this.admin ??= this.kafka().admin());
+    await withTimeout(
+      (async () => {
+        await admin.connect();
+        await admin.describeCluster();
+      })(),
+      2000,
+    );
+  }
+
+  private kafka(): Kafka {
+    this.kafkaClient ??= createKafkaClient({
+      brokers: kafkaBrokers(this.config),
+      clientId: this.definition.name,
+      logger: this.logger,
+    });
+    return this.kafkaClient;
+  }
+}
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  return Promise.race([
+    work,
+    new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms).unref(),
+    ),
+  ]);
 }

@@ -1,0 +1,146 @@
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { DataSource } from 'typeorm';
+import type { EventEnvelope } from '../contracts/event-envelope';
+import { backoffDelay, Sleeper } from './backoff';
+import { claimUnprocessed, type EventConsumer, type Subscription } from './event-consumer';
+
+export interface KafkaConsumerOptions {
+  kafka: Kafka;
+  sessionTimeout?: number;
+  heartbeatInterval?: number;
+  rebalanceTimeout?: number;
+  maxWaitTimeInMs?: number;
+  logger?: Logger;
+}
+
+/**
+ * A Kafka consumer group member. Each batch is applied with the inbox in one transaction of
+ * the consumer's own, and its offset committed only after that transaction commits.
+ */
+export class KafkaConsumer implements EventConsumer {
+  private consumer: Consumer | null = null;
+  private healthy = true;
+  private running = false;
+  private restarting: Promise<void> = Promise.resolve();
+  private readonly sleeper = new Sleeper();
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly subscription: Subscription,
+    private readonly options: KafkaConsumerOptions,
+  ) {}
+
+  /** Joins the group; when Kafka cannot be reached yet, keeps trying in the background. */
+  async start(): Promise<void> {
+    this.running = true;
+    try {
+      await this.connectAndRun();
+    } catch (error) {
+      this.healthy = false;
+      this.options.logger?.warn(
+        { err: error, group: this.subscription.group },
+        'kafka unreachable at start; retrying',
+      );
+      const failed = this.consumer;
+      if (failed) this.restarting = this.rejoin(failed);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.sleeper.wake();
+    await this.restarting;
+    await this.consumer?.disconnect();
+    this.consumer = null;
+  }
+
+  private async connectAndRun(): Promise<void> {
+    const { group, topic } = this.subscription;
+    const consumer = this.options.kafka.consumer({
+      groupId: group,
+      sessionTimeout: this.options.sessionTimeout ?? 30_000,
+      heartbeatInterval: this.options.heartbeatInterval ?? 3_000,
+      rebalanceTimeout: this.options.rebalanceTimeout ?? 60_000,
+      maxWaitTimeInMs: this.options.maxWaitTimeInMs ?? 500,
+      allowAutoTopicCreation: true,
+      retry: {
+        retries: 5,
+        initialRetryTime: 200,
+        maxRetryTime: 5000,
+        restartOnFailure: async () => true,
+      },
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      this.healthy = false;
+      this.options.logger?.warn(
+        { err: payload.error, group, restart: payload.restart },
+        'kafka consumer crashed',
+      );
+      // kafkajs gives up on errors it deems non-retriable (e.g. the coordinator forgot this
+      // member after an outage); a consumer that stops silently would lose nothing but deliver
+      // nothing either, so this one rejoins with a new member.
+      if (!payload.restart && this.running) this.restarting = this.rejoin(consumer);
+    });
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      this.healthy = true;
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => this.applyBatch(payload),
+    });
+  }
+
+  private async rejoin(crashed: Consumer): Promise<void> {
+    let attempt = 0;
+    await crashed.disconnect().catch(() => undefined);
+    while (this.running) {
+      await this.sleeper.sleep(backoffDelay(attempt++, 200, 10_000));
+      if (!this.running) return;
+      try {
+        await this.connectAndRun();
+        return;
+      } catch (error) {
+        this.options.logger?.warn(
+          { err: error, group: this.subscription.group },
+          'kafka consumer could not rejoin; retrying',
+        );
+        await this.consumer?.disconnect().catch(() => undefined);
+      }
+    }
+  }
+
+  isHealthy(): boolean {
+    return this.healthy;
+  }
+
+  private async applyBatch({
+    batch,
+    resolveOffset,
+    heartbeat,
+    isRunning,
+    isStale,
+  }: EachBatchPayload): Promise<void> {
+    if (batch.messages.length === 0 || !isRunning() || isStale()) return;
+    const { schema, group, handler } = this.subscription;
+    const envelopes = batch.messages
+      .filter((m) => m.value !== null)
+      .map((m) => JSON.parse((m.value as Buffer).toString('utf8')) as EventEnvelope);
+    await this.dataSource.transaction(async (tx) => {
+      const fresh = await claimUnprocessed(tx, schema, group, envelopes);
+      if (fresh.length > 0) await handler.handle(fresh, tx);
+    });
+    // Only now, with the effects committed, may Kafka forget these messages for this group.
+    const last = batch.messages[batch.messages.length - 1].offset;
+    resolveOffset(last);
+    await this.consumer?.commitOffsets([
+      { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
+    ]);
+    this.healthy = true;
+    await heartbeat();
+  }
+}

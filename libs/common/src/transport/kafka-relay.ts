@@ -1,0 +1,142 @@
+import type { Kafka, Message, Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { DataSource, EntityManager } from 'typeorm';
+import type { EventEnvelope } from '../contracts/event-envelope';
+import { backoffDelay, Sleeper } from './backoff';
+
+export interface KafkaRelayOptions {
+  schema: string;
+  kafka: Kafka;
+  /** Kafka's idempotent producer; off only where the broker cannot serve it (the test mock). */
+  idempotent?: boolean;
+  batchSize?: number;
+  pollIntervalMs?: number;
+  logger?: Logger;
+  onPublished?: (topic: string, count: number) => void;
+}
+
+interface OutboxRow {
+  global_position: string;
+  topic: string;
+  partition_key: string;
+  envelope: EventEnvelope;
+}
+
+/**
+ * Publishes a service's outbox to Kafka in outbox order, keyed by subject, and marks rows sent.
+ * At-least-once: a crash between the send and the commit re-sends, and consumers de-duplicate.
+ */
+export class KafkaRelay {
+  private readonly producer: Producer;
+  private readonly sleeper = new Sleeper();
+  private readonly batchSize: number;
+  private readonly pollIntervalMs: number;
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private connected = false;
+  private healthy = true;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly options: KafkaRelayOptions,
+  ) {
+    this.batchSize = options.batchSize ?? 1000;
+    this.pollIntervalMs = options.pollIntervalMs ?? 50;
+    const idempotent = options.idempotent ?? true;
+    // One request in flight keeps each partition in outbox order across retries.
+    this.producer = options.kafka.producer({
+      idempotent,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: true,
+    });
+  }
+
+  async start(): Promise<void> {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.sleeper.wake();
+    await this.loop;
+    this.loop = null;
+    if (this.connected) await this.producer.disconnect().catch(() => undefined);
+    this.connected = false;
+  }
+
+  isHealthy(): boolean {
+    return this.healthy;
+  }
+
+  /** Publishes at most one batch; returns how many rows were published. */
+  async publishOnce(): Promise<number> {
+    if (!this.connected) {
+      await this.producer.connect();
+      this.connected = true;
+    }
+    return this.dataSource.transaction((tx) => this.publishBatch(tx));
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      try {
+        const published = await this.publishOnce();
+        failures = 0;
+        this.healthy = true;
+        if (published < this.batchSize && this.running)
+          await this.sleeper.sleep(this.pollIntervalMs);
+      } catch (error) {
+        this.healthy = false;
+        const delay = backoffDelay(failures++, 200, 10_000);
+        this.options.logger?.warn(
+          { err: error, schema: this.options.schema, retryInMs: delay },
+          'outbox relay could not publish; the events stay in the outbox and will be retried',
+        );
+        if (this.running) await this.sleeper.sleep(delay);
+      }
+    }
+  }
+
+  private async publishBatch(tx: EntityManager): Promise<number> {
+    const { schema } = this.options;
+    // One relay per outbox at a time, across replicas, so Kafka receives rows in outbox order.
+    const [{ locked }] = await tx.query(
+      `SELECT pg_try_advisory_xact_lock(hashtext('outbox-relay:' || $1)) AS locked`,
+      [schema],
+    );
+    if (!locked) return 0;
+    const rows: OutboxRow[] = await tx.query(
+      `SELECT o.global_position::text AS global_position, o.topic, o.partition_key, o.envelope
+         FROM "${schema}".outbox o
+        WHERE o.published_at IS NULL
+          AND o.transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+        ORDER BY o.transaction_id, o.global_position
+        LIMIT $1`,
+      [this.batchSize],
+    );
+    if (rows.length === 0) return 0;
+    const byTopic = new Map<string, Message[]>();
+    for (const row of rows) {
+      const messages = byTopic.get(row.topic) ?? [];
+      messages.push({
+        key: row.partition_key,
+        value: JSON.stringify(row.envelope),
+        headers: { 'event-id': row.envelope.id, 'event-type': row.envelope.type },
+      });
+      byTopic.set(row.topic, messages);
+    }
+    await this.producer.sendBatch({
+      acks: -1,
+      topicMessages: [...byTopic].map(([topic, messages]) => ({ topic, messages })),
+    });
+    await tx.query(
+      `UPDATE "${schema}".outbox SET published_at = now() WHERE global_position = ANY($1::bigint[])`,
+      [rows.map((r) => r.global_position)],
+    );
+    for (const [topic, messages] of byTopic) this.options.onPublished?.(topic, messages.length);
+    return rows.length;
+  }
+}
