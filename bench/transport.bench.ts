@@ -86,7 +86,7 @@ export async function runTransportBench(): Promise<void> {
 
 /** Relay + consumer group over the librdkafka mock cluster (3 brokers on loopback). */
 const kafkaTransport: TransportUnderTest = {
-  name: 'kafka (kcat mock cluster)',
+  name: 'kafka (kcat mock)',
   async start(ds, round) {
     const mock = await startKafkaMock();
     const kafka = createKafkaClient({ brokers: mock.brokers, clientId: 'bench' });

@@ -1,4 +1,4 @@
-import type { Kafka, Message, Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { EventEnvelope } from '../contracts/event-envelope';
@@ -48,6 +48,9 @@ export class KafkaRelay {
       idempotent,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: true,
+      // The murmur2 partitioner of the Java client: a subject lands on the same partition
+      // whichever client produces it.
+      createPartitioner: Partitioners.DefaultPartitioner,
     });
   }
 
