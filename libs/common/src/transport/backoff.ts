@@ -24,3 +24,66 @@ export class Sleeper {
     resolve?.();
   }
 }
+
+/**
+ * Runs `work` until stopped: again at once while it fills whole batches, after `idleMs` when
+ * it does not, and with growing backoff while it fails (a failure never stops the loop).
+ */
+export class PollingLoop {
+  private running = false;
+  private loop: Promise<void> | null = null;
+  private healthy = true;
+  private readonly sleeper = new Sleeper();
+
+  constructor(
+    private readonly work: () => Promise<number>,
+    private readonly options: {
+      batchSize: number;
+      idleMs: number;
+      backoffBaseMs?: number;
+      backoffCapMs?: number;
+      onError: (error: unknown, retryInMs: number) => void;
+    },
+  ) {}
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** Lets the work in hand finish, then stops. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.sleeper.wake();
+    await this.loop;
+    this.loop = null;
+  }
+
+  /** False from a failure until the next success. */
+  isHealthy(): boolean {
+    return this.healthy;
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (this.running) {
+      try {
+        const done = await this.work();
+        failures = 0;
+        this.healthy = true;
+        if (done < this.options.batchSize && this.running)
+          await this.sleeper.sleep(this.options.idleMs);
+      } catch (error) {
+        this.healthy = false;
+        const delay = backoffDelay(
+          failures++,
+          this.options.backoffBaseMs,
+          this.options.backoffCapMs,
+        );
+        this.options.onError(error, delay);
+        if (this.running) await this.sleeper.sleep(delay);
+      }
+    }
+  }
+}

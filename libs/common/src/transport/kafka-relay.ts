@@ -2,7 +2,7 @@ import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { EventEnvelope } from '../contracts/event-envelope';
-import { backoffDelay, Sleeper } from './backoff';
+import { PollingLoop } from './backoff';
 
 export interface KafkaRelayOptions {
   schema: string;
@@ -28,20 +28,26 @@ interface OutboxRow {
  */
 export class KafkaRelay {
   private readonly producer: Producer;
-  private readonly sleeper = new Sleeper();
   private readonly batchSize: number;
-  private readonly pollIntervalMs: number;
-  private running = false;
-  private loop: Promise<void> | null = null;
+  private readonly loop: PollingLoop;
   private connected = false;
-  private healthy = true;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly options: KafkaRelayOptions,
   ) {
     this.batchSize = options.batchSize ?? 1000;
-    this.pollIntervalMs = options.pollIntervalMs ?? 50;
+    this.loop = new PollingLoop(() => this.publishOnce(), {
+      batchSize: this.batchSize,
+      idleMs: options.pollIntervalMs ?? 50,
+      backoffBaseMs: 200,
+      backoffCapMs: 10_000,
+      onError: (error, retryInMs) =>
+        options.logger?.warn(
+          { err: error, schema: options.schema, retryInMs },
+          'outbox relay could not publish; the events stay in the outbox and will be retried',
+        ),
+    });
     const idempotent = options.idempotent ?? true;
     // One request in flight keeps each partition in outbox order across retries.
     this.producer = options.kafka.producer({
@@ -55,22 +61,17 @@ export class KafkaRelay {
   }
 
   async start(): Promise<void> {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    this.sleeper.wake();
-    await this.loop;
-    this.loop = null;
+    await this.loop.stop();
     if (this.connected) await this.producer.disconnect().catch(() => undefined);
     this.connected = false;
   }
 
   isHealthy(): boolean {
-    return this.healthy;
+    return this.loop.isHealthy();
   }
 
   /** Publishes at most one batch; returns how many rows were published. */
@@ -80,27 +81,6 @@ export class KafkaRelay {
       this.connected = true;
     }
     return this.dataSource.transaction((tx) => this.publishBatch(tx));
-  }
-
-  private async run(): Promise<void> {
-    let failures = 0;
-    while (this.running) {
-      try {
-        const published = await this.publishOnce();
-        failures = 0;
-        this.healthy = true;
-        if (published < this.batchSize && this.running)
-          await this.sleeper.sleep(this.pollIntervalMs);
-      } catch (error) {
-        this.healthy = false;
-        const delay = backoffDelay(failures++, 200, 10_000);
-        this.options.logger?.warn(
-          { err: error, schema: this.options.schema, retryInMs: delay },
-          'outbox relay could not publish; the events stay in the outbox and will be retried',
-        );
-        if (this.running) await this.sleeper.sleep(delay);
-      }
-    }
   }
 
   private async publishBatch(tx: EntityManager): Promise<number> {

@@ -2,7 +2,7 @@ import type { DataSource, EntityManager } from 'typeorm';
 import type { Logger } from 'pino';
 import type { EventEnvelope } from '../contracts/event-envelope';
 import { schemaOfTopic } from '../contracts/topics';
-import { backoffDelay, Sleeper } from './backoff';
+import { PollingLoop } from './backoff';
 import { claimUnprocessed, type EventConsumer, type Subscription } from './event-consumer';
 
 export interface PostgresConsumerOptions {
@@ -22,41 +22,40 @@ interface OutboxRow {
  * inbox and the checkpoint in one transaction of the consumer's own.
  */
 export class PostgresConsumer implements EventConsumer {
-  private running = false;
-  private loop: Promise<void> | null = null;
-  private healthy = true;
   private checkpointReady = false;
-  private readonly sleeper = new Sleeper();
   private readonly batchSize: number;
-  private readonly pollIntervalMs: number;
   private readonly sourceSchema: string;
+  private readonly loop: PollingLoop;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly subscription: Subscription,
-    private readonly options: PostgresConsumerOptions = {},
+    options: PostgresConsumerOptions = {},
   ) {
     this.batchSize = options.batchSize ?? 1000;
-    this.pollIntervalMs = options.pollIntervalMs ?? 50;
     this.sourceSchema = schemaOfTopic(subscription.topic);
+    this.loop = new PollingLoop(() => this.pollOnce(), {
+      batchSize: this.batchSize,
+      idleMs: options.pollIntervalMs ?? 50,
+      onError: (error, retryInMs) =>
+        options.logger?.error(
+          { err: error, group: subscription.group, retryInMs },
+          'consumer batch failed; retrying',
+        ),
+    });
   }
 
+  /** Starts polling; an unreachable database is retried with backoff, never fatal. */
   async start(): Promise<void> {
-    if (this.running) return;
-    await this.ensureCheckpoint();
-    this.running = true;
-    this.loop = this.run();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.running = false;
-    this.sleeper.wake();
-    await this.loop;
-    this.loop = null;
+    await this.loop.stop();
   }
 
   isHealthy(): boolean {
-    return this.healthy;
+    return this.loop.isHealthy();
   }
 
   /** Processes at most one batch; returns how many outbox rows it consumed. */
@@ -74,27 +73,6 @@ export class PostgresConsumer implements EventConsumer {
       [group, topic],
     );
     this.checkpointReady = true;
-  }
-
-  private async run(): Promise<void> {
-    let failures = 0;
-    while (this.running) {
-      try {
-        const consumed = await this.pollOnce();
-        failures = 0;
-        this.healthy = true;
-        if (consumed < this.batchSize && this.running)
-          await this.sleeper.sleep(this.pollIntervalMs);
-      } catch (error) {
-        this.healthy = false;
-        const delay = backoffDelay(failures++);
-        this.options.logger?.error(
-          { err: error, group: this.subscription.group, retryInMs: delay },
-          'consumer batch failed; retrying',
-        );
-        if (this.running) await this.sleeper.sleep(delay);
-      }
-    }
   }
 
   private async consumeBatch(tx: EntityManager): Promise<number> {
