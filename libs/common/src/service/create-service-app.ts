@@ -24,7 +24,8 @@ export async function createServiceApp(
   const adapter = new FastifyAdapter({
     genReqId: (request: IncomingMessage) => correlationIdFor(request.headers[CORRELATION_HEADER]),
     requestIdHeader: false,
-    bodyLimit: 1024 * 1024,
+    // Above the largest valid body, so an oversized field gets a 400 naming it rather than a 413.
+    bodyLimit: 2 * 1024 * 1024,
   });
   const app = await NestFactory.create<NestFastifyApplication>(appModule, adapter, {
     logger: new PinoNestLogger(logger),
