@@ -58,7 +58,7 @@ module.exports = {
         pathNot: [
           '\\.(int-|e2e-)?spec\\.ts$',
           '\\.d\\.ts$',
-          '(^|/)(main|migrate)\\.ts$',
+          '(^|/)(main|migrate|rebuild)\\.ts$',
           '^scripts/[^/]+\\.ts$',
           '^bench/',
           '^test/(fixtures|support)/',

@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import type { DataSource } from 'typeorm';
+import {
+  createServiceDataSource,
+  nhsNumberFromStem,
+  OutboxWriter,
+  runMigrations,
+  TOPICS,
+} from '#common';
+import { createTestDatabase } from '../../../../../test/support/test-database';
+import { ConsentServiceDefinition } from '../../consent-service.definition';
+import type { ConsentCommand } from '../domain/decide';
+import { ConsentStreamService, type WriteContext } from './consent-stream.service';
+import { rebuildProjection } from './rebuild-projection';
+
+jest.setTimeout(120_000);
+
+const scope = {
+  purposes: ['direct-care' as const],
+  recipients: ['kind:nhs-trust'],
+  dataCategories: ['care-plan' as const],
+};
+const capture = {
+  method: 'verbal' as const,
+  givenBy: 'subject' as const,
+  capacity: 'has-capacity' as const,
+};
+const context: WriteContext = {
+  actor: { userId: 'sw-1', org: 'X26', role: 'social_worker' },
+  correlationId: 'c-1',
+  request: {},
+};
+
+describe('consent projection rebuild', () => {
+  let db: { url: string; drop: () => Promise<void> };
+  let ds: DataSource;
+  let stream: ConsentStreamService;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('consentrebuild');
+    ds = createServiceDataSource({
+      url: db.url,
+      schema: 'consent',
+      migrations: ConsentServiceDefinition.migrations,
+      poolSize: 5,
+    });
+    await runMigrations(ds, 'consent');
+    await ds.initialize();
+    stream = new ConsentStreamService(ds, new OutboxWriter('consent', TOPICS.consent));
+    for (let i = 0; i < 40; i++) {
+      const subject =
+        nhsNumberFromStem(String(100000000 + i * 7919)) ??
+        nhsNumberFromStem(String(200000000 + i))!;
+      const consentId = randomUUID();
+      const objectionId = randomUUID();
+      const commands: ConsentCommand[] = [
+        {
+          type: 'record-consent',
+          consentId,
+          decision: i % 4 ? 'granted' : 'refused',
+          scope,
+          validFrom: new Date().toISOString(),
+          validUntil: null,
+          capture,
+          evidenceRef: null,
+          notes: 'note',
+        },
+        { type: 'raise-objection', objectionId, scope, reason: 'no' },
+        ...(i % 2 ? [{ type: 'withdraw-consent' as const, consentId, reason: 'changed' }] : []),
+        ...(i % 3
+          ? [
+              {
+                type: 'decide-objection' as const,
+                objectionId,
+                outcome: 'upheld' as const,
+                reason: 'ok',
+              },
+            ]
+          : []),
+        { type: 'set-national-opt-out', optedOut: i % 5 === 0 },
+      ];
+      for (const command of commands) await stream.execute(subject, command, context, (v) => v);
+    }
+  });
+
+  afterAll(async () => {
+    await ds.destroy();
+    await db.drop();
+  });
+
+  const snapshot = async () => ({
+    states: await ds.query(
+      `SELECT subject_id, stream_version, state FROM consent.subject_states ORDER BY subject_id`,
+    ),
+    index: await ds.query(
+      `SELECT record_id, kind, subject_id FROM consent.record_index ORDER BY record_id`,
+    ),
+  });
+
+  it('rebuilds a projection equal to the live one, reporting progress', async () => {
+    const live = await snapshot();
+    expect(live.states).toHaveLength(40);
+    const progress: number[] = [];
+    const result = await rebuildProjection(ds, (done) => progress.push(done));
+    expect(result.subjects).toBe(40);
+    expect(progress[progress.length - 1]).toBe(result.events);
+    expect(await snapshot()).toEqual(live);
+  });
+
+  it('rebuilds from the command line (npm run consent:rebuild) with a progress bar', async () => {
+    const live = await snapshot();
+    await ds.query(`UPDATE consent.subject_states SET state = '{}'::jsonb`); // a damaged projection
+    const run = spawnSync(
+      process.execPath,
+      [join(__dirname, '../../../../../dist/apps/consent-service/src/rebuild.js')],
+      {
+        env: { ...process.env, DATABASE_URL: db.url, DATA_DIR: '/tmp' },
+        encoding: 'utf8',
+      },
+    );
+    expect(run.status).toBe(0);
+    expect(run.stderr).toMatch(/\[#+\] 100% \d+\/\d+ events/);
+    expect(run.stdout).toMatch(/rebuilt the consent projection: \d+ events, 40 people/);
+    expect(await snapshot()).toEqual(live);
+  });
+
+  it('refuses to rewrite the log', async () => {
+    await expect(ds.query(`UPDATE consent.events SET type = 'x'`)).rejects.toThrow(/append-only/);
+    await expect(ds.query(`DELETE FROM consent.events`)).rejects.toThrow(/append-only/);
+  });
+});
