@@ -397,3 +397,88 @@ describe('consent service API', () => {
     expect(later.body.consents[0].status).toBe('expired');
   });
 });
+
+describe('consent service FHIR view', () => {
+  let db: { url: string; drop: () => Promise<void> };
+  let app: NestFastifyApplication;
+  const http = () => request(app.getHttpServer());
+
+  beforeAll(async () => {
+    db = await createTestDatabase('consentfhir');
+    ({ app } = await bootServiceForTest({
+      definition: ConsentServiceDefinition,
+      envSchema: ConsentServiceEnv,
+      url: db.url,
+      appModule: (c: ConsentServiceEnv, l: Logger) => AppModule.forRoot(c, l),
+    }));
+  });
+
+  afterAll(async () => {
+    await app?.close();
+    await db.drop();
+  });
+
+  it('returns consents and objections as FHIR R4 Consent resources', async () => {
+    const created = await http()
+      .post(`/v1/subjects/${PERSON}/consents`)
+      .set('Authorization', `Bearer ${worker}`)
+      .send(grant)
+      .expect(201);
+    await http()
+      .post(`/v1/subjects/${PERSON}/objections`)
+      .set('Authorization', `Bearer ${worker}`)
+      .send({
+        purposes: ['research'],
+        recipients: ['RJ1'],
+        dataCategories: ['mental-health'],
+        reason: 'no research',
+      })
+      .expect(201);
+    const res = await http()
+      .get('/fhir/Consent')
+      .query({ patient: PERSON })
+      .set('Authorization', `Bearer ${officer}`)
+      .expect(200);
+    expect(res.headers['content-type']).toMatch(/^application\/fhir\+json/);
+    expect(res.body).toMatchObject({ resourceType: 'Bundle', type: 'searchset', total: 2 });
+    const [consent, objection] = res.body.entry.map((e: { resource: unknown }) => e.resource);
+    expect(consent).toMatchObject({
+      resourceType: 'Consent',
+      id: created.body.consentId,
+      status: 'active',
+      meta: { versionId: '1' },
+      scope: { coding: [{ code: 'patient-privacy' }] },
+      patient: { identifier: { system: 'https://fhir.nhs.uk/Id/nhs-number', value: PERSON } },
+      provision: {
+        type: 'permit',
+        period: { end: '2030-01-01T00:00:00.000Z' },
+        purpose: expect.arrayContaining([
+          expect.objectContaining({ code: 'direct-care' }),
+          expect.objectContaining({ code: 'TREAT' }),
+        ]),
+        class: [
+          expect.objectContaining({ code: 'care-plan' }),
+          expect.objectContaining({ code: 'assessments' }),
+        ],
+        actor: [
+          expect.objectContaining({ reference: { display: 'any organisation of kind nhs-trust' } }),
+          expect.objectContaining({
+            reference: { display: 'any organisation of kind local-authority' },
+          }),
+        ],
+      },
+    });
+    expect(consent.extension).toEqual([expect.objectContaining({ valueInteger: 1 })]);
+    expect(objection).toMatchObject({
+      status: 'proposed',
+      meta: { versionId: '2' },
+      provision: { type: 'deny', actor: [{ reference: { identifier: { value: 'RJ1' } } }] },
+    });
+    const bad = await http()
+      .get('/fhir/Consent')
+      .query({ patient: '123' })
+      .set('Authorization', `Bearer ${officer}`)
+      .expect(400);
+    expect(bad.body.details[0].field).toBe('patient');
+  });
+});

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ConsentsController } from './consents/consents.controller';
+import { FhirConsentController } from './fhir/fhir-consent.controller';
 import { ObjectionsController } from './objections/objections.controller';
 import { PreferencesController } from './preferences/preferences.controller';
 import { ProxiesController } from './proxies/proxies.controller';
@@ -14,6 +15,7 @@ import { ConsentStreamService } from './stream/consent-stream.service';
     PreferencesController,
     ProxiesController,
     ConsentStateController,
+    FhirConsentController,
   ],
   providers: [ConsentStreamService],
   exports: [ConsentStreamService],
