@@ -1,9 +1,11 @@
 // `npm run bench -- <name...>`: runs the named benchmarks (all when none is named). Figures are
 // ratios against a baseline measured in the same run, because these machines are shared.
+import { runConsentBench } from './consent.bench';
 import { runTransportBench } from './transport.bench';
 
 const BENCHES: Record<string, () => Promise<void>> = {
   transport: runTransportBench,
+  consent: runConsentBench,
 };
 
 async function main(): Promise<void> {

@@ -23,3 +23,13 @@ export function nhsNumberFromStem(stem: string): string | null {
   const candidate = stem + String(check === 11 ? 0 : check);
   return isValidNhsNumber(candidate) ? candidate : null;
 }
+
+/** `count` distinct valid NHS numbers from the nine-digit stem `start` upwards (test data). */
+export function nhsNumbers(count: number, start = 900000000): string[] {
+  const numbers: string[] = [];
+  for (let stem = start; numbers.length < count && stem <= 999999999; stem++) {
+    const n = nhsNumberFromStem(String(stem));
+    if (n) numbers.push(n);
+  }
+  return numbers;
+}

@@ -19,17 +19,33 @@ export class OutboxWriter {
       throw new Error('OutboxWriter.append must run inside the caller’s transaction');
     }
     if (events.length === 0) return [];
+    const { cte, params, envelopes } = this.statement(events, 1);
+    await tx.query(`WITH ${cte} SELECT 1`, params);
+    return envelopes;
+  }
+
+  /**
+   * The outbox insert as a common table expression named `outboxed`, with parameters numbered
+   * from `firstParam`, for a caller that writes its state and its events in one statement
+   * (a single statement is atomic on its own, so it needs no explicit transaction).
+   */
+  statement(
+    events: readonly NewEvent[],
+    firstParam: number,
+  ): { cte: string; params: unknown[]; envelopes: EventEnvelope[] } {
     const now = new Date().toISOString();
     const envelopes: EventEnvelope[] = events.map((event) => ({
       ...event,
       id: event.id ?? randomUUID(),
       occurredAt: event.occurredAt ?? now,
     }));
-    await tx.query(
-      `INSERT INTO "${this.schema}".outbox
-         (event_id, topic, type, stream_id, stream_version, partition_key, envelope)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::int[], $6::text[], $7::jsonb[])`,
-      [
+    const p = (i: number): string => `$${firstParam + i}`;
+    return {
+      cte: `outboxed AS (
+        INSERT INTO "${this.schema}".outbox
+          (event_id, topic, type, stream_id, stream_version, partition_key, envelope)
+        SELECT * FROM unnest(${p(0)}::uuid[], ${p(1)}::text[], ${p(2)}::text[], ${p(3)}::text[], ${p(4)}::int[], ${p(5)}::text[], ${p(6)}::jsonb[]))`,
+      params: [
         envelopes.map((e) => e.id),
         envelopes.map(() => this.topic),
         envelopes.map((e) => e.type),
@@ -38,7 +54,7 @@ export class OutboxWriter {
         envelopes.map((e) => e.subjectId ?? e.streamId),
         envelopes.map((e) => JSON.stringify(e)),
       ],
-    );
-    return envelopes;
+      envelopes,
+    };
   }
 }

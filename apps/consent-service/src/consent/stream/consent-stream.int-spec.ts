@@ -2,13 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { DataSource } from 'typeorm';
-import {
-  createServiceDataSource,
-  nhsNumberFromStem,
-  OutboxWriter,
-  runMigrations,
-  TOPICS,
-} from '#common';
+import { createServiceDataSource, nhsNumbers, OutboxWriter, runMigrations, TOPICS } from '#common';
 import { createTestDatabase } from '../../../../../test/support/test-database';
 import { ConsentServiceDefinition } from '../../consent-service.definition';
 import type { ConsentCommand } from '../domain/decide';
@@ -49,10 +43,9 @@ describe('consent projection rebuild', () => {
     await runMigrations(ds, 'consent');
     await ds.initialize();
     stream = new ConsentStreamService(ds, new OutboxWriter('consent', TOPICS.consent));
+    const subjects = nhsNumbers(40, 100000000);
     for (let i = 0; i < 40; i++) {
-      const subject =
-        nhsNumberFromStem(String(100000000 + i * 7919)) ??
-        nhsNumberFromStem(String(200000000 + i))!;
+      const subject = subjects[i];
       const consentId = randomUUID();
       const objectionId = randomUUID();
       const commands: ConsentCommand[] = [

@@ -58,9 +58,13 @@ export class ConsentStreamService {
     const attempts = context.expectedVersion === undefined ? CONFLICT_RETRIES : 1;
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.dataSource.transaction((tx) =>
-          this.executeOnce(tx, subjectId, command, context, respond),
-        );
+        // An idempotency key is claimed and answered across statements, so it needs a
+        // transaction; otherwise the whole write is one atomic statement (2 round trips).
+        return context.idempotencyKey
+          ? await this.dataSource.transaction((tx) =>
+              this.executeOnce(tx, subjectId, command, context, respond),
+            )
+          : await this.executeOnce(this.dataSource.manager, subjectId, command, context, respond);
       } catch (error) {
         if (!isStreamConflict(error)) throw error;
         if (attempt >= attempts) {
@@ -124,25 +128,8 @@ export class ConsentStreamService {
     }));
     let next = state;
     if (stored.length > 0) {
-      await tx.query(
-        `INSERT INTO consent.events (event_id, stream_id, stream_position, type, data, metadata, recorded_at)
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::jsonb[], $6::jsonb[], $7::timestamptz[])`,
-        [
-          stored.map((e) => e.eventId),
-          stored.map(() => subjectId),
-          stored.map((e) => e.streamVersion),
-          stored.map((e) => e.type),
-          stored.map((e) => JSON.stringify(e.data)),
-          stored.map((e) => JSON.stringify(e.metadata)),
-          stored.map((e) => e.recordedAt),
-        ],
-      );
       next = stored.reduce(evolve, state);
-      await this.project(tx, next, state);
-      await this.outbox.append(
-        tx,
-        stored.map((e) => toIntegrationEvent(subjectId, e)),
-      );
+      await this.appendAndProject(tx, stored, next, state);
     }
     const body = respond(next.streamVersion);
     if (context.idempotencyKey) {
@@ -184,18 +171,17 @@ export class ConsentStreamService {
     return rows[0]?.state ?? initialState(subjectId);
   }
 
-  private async project(
+  /**
+   * Appends the events, updates the projection, indexes new record ids and writes the outbox
+   * in one statement: atomic without an explicit transaction, and one round trip instead of
+   * five on the hot path of every command.
+   */
+  private async appendAndProject(
     tx: EntityManager,
+    stored: StoredEvent[],
     next: SubjectState,
     before: SubjectState,
   ): Promise<void> {
-    await tx.query(
-      `INSERT INTO consent.subject_states (subject_id, stream_version, state, updated_at)
-       VALUES ($1, $2, $3, $4)
-       ON CONFLICT (subject_id) DO UPDATE
-         SET stream_version = EXCLUDED.stream_version, state = EXCLUDED.state, updated_at = EXCLUDED.updated_at`,
-      [next.subjectId, next.streamVersion, JSON.stringify(next), next.updatedAt],
-    );
     const added = [
       ...next.consents
         .filter((c) => !before.consents.some((b) => b.consentId === c.consentId))
@@ -207,13 +193,42 @@ export class ConsentStreamService {
         .filter((p) => !before.proxies.some((b) => b.proxyId === p.proxyId))
         .map((p) => ['proxy', p.proxyId]),
     ];
-    if (added.length > 0) {
-      await tx.query(
-        `INSERT INTO consent.record_index (record_id, kind, subject_id)
-         SELECT id, kind, $3 FROM unnest($1::uuid[], $2::text[]) AS t(id, kind)`,
-        [added.map((a) => a[1]), added.map((a) => a[0]), next.subjectId],
-      );
-    }
+    const outbox = this.outbox.statement(
+      stored.map((e) => toIntegrationEvent(next.subjectId, e)),
+      13,
+    );
+    await tx.query(
+      `WITH appended AS (
+         INSERT INTO consent.events (event_id, stream_id, stream_position, type, data, metadata, recorded_at)
+         SELECT e.id, $8, e.position, e.type, e.data, e.metadata, e.recorded_at
+           FROM unnest($1::uuid[], $2::int[], $3::text[], $4::jsonb[], $5::jsonb[], $6::timestamptz[])
+                AS e(id, position, type, data, metadata, recorded_at)
+       ), projected AS (
+         INSERT INTO consent.subject_states (subject_id, stream_version, state, updated_at)
+         VALUES ($8, $9, $10, $11)
+         ON CONFLICT (subject_id) DO UPDATE
+           SET stream_version = EXCLUDED.stream_version, state = EXCLUDED.state, updated_at = EXCLUDED.updated_at
+       ), indexed AS (
+         INSERT INTO consent.record_index (record_id, kind, subject_id)
+         SELECT r.id, r.kind, $8 FROM unnest($12::uuid[], $7::text[]) AS r(id, kind)
+       ), ${outbox.cte}
+       SELECT 1`,
+      [
+        stored.map((e) => e.eventId),
+        stored.map((e) => e.streamVersion),
+        stored.map((e) => e.type),
+        stored.map((e) => JSON.stringify(e.data)),
+        stored.map((e) => JSON.stringify(e.metadata)),
+        stored.map((e) => e.recordedAt),
+        added.map((a) => a[0]),
+        next.subjectId,
+        next.streamVersion,
+        JSON.stringify(next),
+        next.updatedAt,
+        added.map((a) => a[1]),
+        ...outbox.params,
+      ],
+    );
   }
 
   /** A record id that belongs to another person is a rule broken, not a record missing. */
