@@ -1,12 +1,9 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import type { Logger, Role } from '#common';
-import { AppModule } from '../../apps/consent-service/src/app.module';
-import { ConsentServiceEnv } from '../../apps/consent-service/src/config/env';
-import { ConsentServiceDefinition } from '../../apps/consent-service/src/consent-service.definition';
-import { bootServiceForTest, testDataDir } from '../support/service-app';
-import { createTestDatabase } from '../support/test-database';
+import type { Role } from '#common';
+import { bootConsentService } from '../support/consent-app';
+import { testDataDir } from '../support/service-app';
 import { tokenFor } from '../support/tokens';
 
 jest.setTimeout(120_000);
@@ -30,7 +27,7 @@ const grant = {
 };
 
 describe('consent service API', () => {
-  let db: { url: string; drop: () => Promise<void> };
+  let stop: () => Promise<void>;
   let app: NestFastifyApplication;
   let ds: DataSource;
   const http = () => request(app.getHttpServer());
@@ -42,19 +39,12 @@ describe('consent service API', () => {
     )[0].n;
 
   beforeAll(async () => {
-    db = await createTestDatabase('consentapi');
-    ({ app } = await bootServiceForTest({
-      definition: ConsentServiceDefinition,
-      envSchema: ConsentServiceEnv,
-      url: db.url,
-      appModule: (c: ConsentServiceEnv, l: Logger) => AppModule.forRoot(c, l),
-    }));
+    ({ app, stop } = await bootConsentService('consentapi'));
     ds = app.get(DataSource);
   });
 
   afterAll(async () => {
-    await app?.close();
-    await db.drop();
+    await stop?.();
   });
 
   it('records consent, shows it, withdraws it, and tells the story in plain English', async () => {
@@ -399,23 +389,16 @@ describe('consent service API', () => {
 });
 
 describe('consent service FHIR view', () => {
-  let db: { url: string; drop: () => Promise<void> };
+  let stop: () => Promise<void>;
   let app: NestFastifyApplication;
   const http = () => request(app.getHttpServer());
 
   beforeAll(async () => {
-    db = await createTestDatabase('consentfhir');
-    ({ app } = await bootServiceForTest({
-      definition: ConsentServiceDefinition,
-      envSchema: ConsentServiceEnv,
-      url: db.url,
-      appModule: (c: ConsentServiceEnv, l: Logger) => AppModule.forRoot(c, l),
-    }));
+    ({ app, stop } = await bootConsentService('consentfhir'));
   });
 
   afterAll(async () => {
-    await app?.close();
-    await db.drop();
+    await stop?.();
   });
 
   it('returns consents and objections as FHIR R4 Consent resources', async () => {

@@ -1,12 +1,8 @@
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import type { Logger } from '#common';
-import { AppModule } from '../../apps/consent-service/src/app.module';
-import { ConsentServiceEnv } from '../../apps/consent-service/src/config/env';
-import { ConsentServiceDefinition } from '../../apps/consent-service/src/consent-service.definition';
-import { bootServiceForTest, testDataDir } from '../support/service-app';
-import { createTestDatabase } from '../support/test-database';
+import { bootConsentService } from '../support/consent-app';
+import { testDataDir } from '../support/service-app';
 import { tokenFor } from '../support/tokens';
 
 jest.setTimeout(120_000);
@@ -243,7 +239,7 @@ const cases: Case[] = [
 ];
 
 describe('consent service: bad input gets a 400 naming the field, and nothing is recorded', () => {
-  let db: { url: string; drop: () => Promise<void> };
+  let stop: () => Promise<void>;
   let app: NestFastifyApplication;
   let ds: DataSource;
   const worker = tokenFor(testDataDir(), {
@@ -253,19 +249,12 @@ describe('consent service: bad input gets a 400 naming the field, and nothing is
   });
 
   beforeAll(async () => {
-    db = await createTestDatabase('consentbad');
-    ({ app } = await bootServiceForTest({
-      definition: ConsentServiceDefinition,
-      envSchema: ConsentServiceEnv,
-      url: db.url,
-      appModule: (c: ConsentServiceEnv, l: Logger) => AppModule.forRoot(c, l),
-    }));
+    ({ app, stop } = await bootConsentService('consentbad'));
     ds = app.get(DataSource);
   });
 
   afterAll(async () => {
-    await app?.close();
-    await db.drop();
+    await stop?.();
   });
 
   it('has at least 40 cases', () => expect(cases.length).toBeGreaterThanOrEqual(40));

@@ -5,6 +5,7 @@ import { DomainError, OutboxWriter } from '#common';
 import { decide, RuleViolation, type ConsentCommand } from '../domain/decide';
 import type { EventMetadata, StoredEvent } from '../domain/events';
 import { evolve, initialState, replay, type SubjectState } from '../domain/state';
+import { EVENT_COLUMNS, toStoredEvent, type EventRow } from './event-row';
 import { toIntegrationEvent } from './integration-events';
 
 /** Who is writing, and the HTTP preconditions they gave. */
@@ -23,15 +24,6 @@ export interface WriteResult<B> {
   body: B;
   /** True when an earlier request with the same idempotency key already did this. */
   replayed: boolean;
-}
-
-interface EventRow {
-  event_id: string;
-  stream_position: number;
-  type: StoredEvent['type'];
-  data: StoredEvent['data'];
-  metadata: EventMetadata;
-  recorded_at: Date;
 }
 
 const CONFLICT_RETRIES = 3;
@@ -154,7 +146,7 @@ export class ConsentStreamService {
   /** The person's events in order, optionally only those recorded up to an instant. */
   async events(subjectId: string, upTo?: Date): Promise<StoredEvent[]> {
     const rows: EventRow[] = await this.dataSource.query(
-      `SELECT event_id, stream_position, type, data, metadata, recorded_at
+      `SELECT ${EVENT_COLUMNS}
          FROM consent.events
         WHERE stream_id = $1 AND ($2::timestamptz IS NULL OR recorded_at <= $2)
         ORDER BY stream_position`,
@@ -289,17 +281,6 @@ export class ConsentStreamService {
     }
     return earlier.response;
   }
-}
-
-function toStoredEvent(row: EventRow): StoredEvent {
-  return {
-    type: row.type,
-    data: row.data,
-    eventId: row.event_id,
-    streamVersion: row.stream_position,
-    recordedAt: new Date(row.recorded_at).toISOString(),
-    metadata: row.metadata,
-  } as StoredEvent;
 }
 
 function isStreamConflict(error: unknown): boolean {

@@ -1,19 +1,11 @@
 import type { DataSource, EntityManager } from 'typeorm';
-import type { EventMetadata, StoredEvent } from '../domain/events';
 import { evolve, initialState, type SubjectState } from '../domain/state';
+import { EVENT_COLUMNS, toStoredEvent, type EventRow } from './event-row';
 
 const PAGE = 10_000;
 const WRITE_BATCH = 2_000;
 
-interface Row {
-  stream_id: string;
-  event_id: string;
-  stream_position: number;
-  type: StoredEvent['type'];
-  data: StoredEvent['data'];
-  metadata: EventMetadata;
-  recorded_at: Date;
-}
+type Row = EventRow & { stream_id: string };
 
 /**
  * Drops the projection and rebuilds it from the event log, in one transaction during which
@@ -35,7 +27,7 @@ export async function rebuildProjection(
     onProgress(0, total);
     for (;;) {
       const rows: Row[] = await tx.query(
-        `SELECT stream_id, event_id, stream_position, type, data, metadata, recorded_at
+        `SELECT stream_id, ${EVENT_COLUMNS}
            FROM consent.events
           WHERE (stream_id, stream_position) > ($1, $2)
           ORDER BY stream_id, stream_position
@@ -49,14 +41,7 @@ export async function rebuildProjection(
           current = initialState(row.stream_id);
           subjects++;
         }
-        current = evolve(current, {
-          type: row.type,
-          data: row.data,
-          eventId: row.event_id,
-          streamVersion: row.stream_position,
-          recordedAt: new Date(row.recorded_at).toISOString(),
-          metadata: row.metadata,
-        } as StoredEvent);
+        current = evolve(current, toStoredEvent(row));
       }
       if (pending.length >= WRITE_BATCH) pending = await write(tx, pending);
       done += rows.length;
