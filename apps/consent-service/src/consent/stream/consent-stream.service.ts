@@ -96,7 +96,9 @@ export class ConsentStreamService {
       );
     }
     await this.checkOwnership(tx, subjectId, command, state);
-    const now = new Date();
+    // A stream's times never go backwards, even across replicas with skewed clocks, so a
+    // replay "as of" an instant always takes a prefix of the stream.
+    const now = new Date(Math.max(Date.now(), state.updatedAt ? Date.parse(state.updatedAt) : 0));
     let decided;
     try {
       decided = decide(command, state, now);
