@@ -5,6 +5,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
+import { ensureLocalKeyPair } from '#common';
 import { startEmbeddedPostgres, type StartedPostgres } from './embedded-postgres';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -34,6 +35,8 @@ const children = new Map<string, ChildProcess>();
 
 async function main(): Promise<void> {
   const databaseUrl = env.DATABASE_URL || (await startDatabase());
+  // The key pair exists before any service starts, so all three load the same public key.
+  ensureLocalKeyPair(DATA_DIR);
   const serviceEnv = {
     ...env,
     DATABASE_URL: databaseUrl,
