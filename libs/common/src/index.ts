@@ -3,6 +3,8 @@ export * from './contracts/vocabulary';
 export * from './contracts/nhs-number';
 export * from './contracts/event-envelope';
 export * from './contracts/topics';
+export * from './contracts/gateway-events';
+export * from './contracts/consent-events';
 export * from './database/data-source.factory';
 export * from './database/transport-tables';
 export * from './observability/logger';

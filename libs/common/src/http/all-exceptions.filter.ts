@@ -45,6 +45,7 @@ export function toErrorBody(error: unknown): ErrorBody {
       error: error.code,
       message: error.message,
       details: error.details,
+      ...error.extra,
     };
   }
   if (error instanceof HttpException) {

@@ -11,6 +11,7 @@ export interface ErrorBody {
   message: string;
   details: FieldProblem[];
   correlationId?: string;
+  [extra: string]: unknown;
 }
 
 /** What kind of failure a domain error is; the exception filter maps each kind to a status. */
@@ -21,6 +22,7 @@ export type DomainErrorKind =
   | 'conflict'
   | 'version-conflict'
   | 'rule-violation'
+  | 'bad-gateway'
   | 'unavailable';
 
 /**
@@ -33,6 +35,8 @@ export class DomainError extends Error {
     message: string,
     readonly kind: DomainErrorKind = 'rule-violation',
     readonly details: FieldProblem[] = [],
+    /** Further fields of the error body (a denied decision's id and reasons, say). */
+    readonly extra: Record<string, unknown> = {},
   ) {
     super(message);
     this.name = 'DomainError';
@@ -47,6 +51,7 @@ export const STATUS_OF_KIND: Record<DomainErrorKind, number> = {
   conflict: 409,
   'version-conflict': 412,
   'rule-violation': 422,
+  'bad-gateway': 502,
   unavailable: 503,
 };
 

@@ -57,11 +57,13 @@ export class TransportService implements OnApplicationBootstrap, BeforeApplicati
   /** Registers a consumer group; call during module init, before the application starts. */
   subscribe(group: string, topic: Topic, handler: EventHandler): void {
     if (this.started) throw new Error(`subscribe(${group}) after the transport started`);
+    const caughtUp = handler.caughtUp?.bind(handler);
     const counted: EventHandler = {
       handle: async (events: readonly EventEnvelope[], tx) => {
         await handler.handle(events, tx);
         this.metrics.eventsConsumed.inc({ group, topic }, events.length);
       },
+      ...(caughtUp ? { caughtUp } : {}),
     };
     this.subscriptions.push({ group, topic, schema: this.definition.schema, handler: counted });
   }

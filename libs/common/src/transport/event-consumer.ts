@@ -8,6 +8,12 @@ import type { Topic } from '../contracts/topics';
  */
 export interface EventHandler {
   handle(events: readonly EventEnvelope[], tx: EntityManager): Promise<void>;
+  /**
+   * Called when this consumer has read everything it can see on its topic (nothing newer was
+   * waiting): a replica uses it to know how fresh it is. Only the instance doing the reading
+   * calls it, so it must record the fact where every instance can read it.
+   */
+  caughtUp?(): Promise<void>;
 }
 
 /** What a consumer group reads and where it keeps its inbox and checkpoints. */

@@ -86,6 +86,10 @@ export class KafkaConsumer implements EventConsumer {
     consumer.on(consumer.events.GROUP_JOIN, () => {
       this.healthy = true;
     });
+    // A fetch that brought nothing means every assigned partition has been read to its end.
+    consumer.on(consumer.events.FETCH, ({ payload }) => {
+      if (payload.numberOfBatches === 0) void this.reportCaughtUp();
+    });
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
@@ -141,6 +145,15 @@ export class KafkaConsumer implements EventConsumer {
       { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
     ]);
     this.healthy = true;
+    if (batch.offsetLag() === '0') await this.reportCaughtUp();
     await heartbeat();
+  }
+
+  private async reportCaughtUp(): Promise<void> {
+    try {
+      await this.subscription.handler.caughtUp?.();
+    } catch (error) {
+      this.options.logger?.warn({ err: error, group: this.subscription.group }, 'caughtUp failed');
+    }
   }
 }

@@ -61,7 +61,18 @@ export class PostgresConsumer implements EventConsumer {
   /** Processes at most one batch; returns how many outbox rows it consumed. */
   async pollOnce(): Promise<number> {
     await this.ensureCheckpoint();
-    return this.dataSource.transaction((tx) => this.consumeBatch(tx));
+    let read: number | null;
+    try {
+      read = await this.dataSource.transaction((tx) => this.consumeBatch(tx));
+    } catch (error) {
+      // The producer's outbox does not exist until the producer has run its migrations: it
+      // has published nothing yet, which is not a failure of this consumer.
+      const failure = error as { code?: string; driverError?: { code?: string } };
+      if ((failure.driverError?.code ?? failure.code) !== '42P01') throw error;
+      read = 0;
+    }
+    if (read !== null && read < this.batchSize) await this.subscription.handler.caughtUp?.();
+    return read ?? 0;
   }
 
   private async ensureCheckpoint(): Promise<void> {
@@ -75,7 +86,8 @@ export class PostgresConsumer implements EventConsumer {
     this.checkpointReady = true;
   }
 
-  private async consumeBatch(tx: EntityManager): Promise<number> {
+  /** Rows consumed, or null when another instance of the group holds the checkpoint. */
+  private async consumeBatch(tx: EntityManager): Promise<number | null> {
     const { schema, group, topic, handler } = this.subscription;
     // One instance of a group reads at a time; the others find the row locked and wait.
     const checkpoints: { last_transaction_id: string; last_position: string }[] = await tx.query(
@@ -85,7 +97,7 @@ export class PostgresConsumer implements EventConsumer {
         FOR UPDATE SKIP LOCKED`,
       [group, topic],
     );
-    if (checkpoints.length === 0) return 0;
+    if (checkpoints.length === 0) return null;
     const { last_transaction_id: lastTx, last_position: lastPos } = checkpoints[0];
     // Only transactions older than every transaction still in flight are read: a row written by
     // a transaction that commits later is held back until then, never overtaken and skipped.

@@ -1,0 +1,324 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { DataCategory, OrganisationKind, Purpose, Role, Statute } from '#common';
+import { readReplicaEvents } from '../consent-replica/consent-replica.consumer';
+import { replayReplica, type ReplicaState } from '../consent-replica/replica-state';
+import type {
+  AccessGrantFacts,
+  AgreementFacts,
+  BreakGlassWindowFacts,
+  DecisionFacts,
+  OrganisationFacts,
+  RelationshipFacts,
+  UserFacts,
+} from '../policy/policy.types';
+
+/** Reference records as stored in current tables and in reference_history (same shapes). */
+interface UserBody {
+  userId: string;
+  org: string;
+  roles: Role[];
+  teams: string[];
+  igTrainingCompletedOn: string | null;
+  accountEndsOn: string | null;
+}
+interface OrganisationBody {
+  odsCode: string;
+  kind: OrganisationKind;
+  country: string;
+}
+interface AgreementBody {
+  agreementId: string;
+  version: number;
+  parties: string[];
+  roles: Role[];
+  purposes: Purpose[];
+  dataCategories: DataCategory[];
+  legalBasis: {
+    article6: AgreementFacts['legalBasis']['article6'];
+    article9?: string;
+    statutes: Statute[];
+  };
+  validFrom: string;
+  validUntil: string | null;
+  status: AgreementFacts['status'];
+  internationalTransferSafeguards?: string | null;
+}
+interface RelationshipBody {
+  relationshipId: string;
+  userId: string | null;
+  teamId: string | null;
+  subjectId: string;
+  type: string;
+  validFrom: string;
+  validUntil: string | null;
+}
+interface GrantBody {
+  grantId: string;
+  userId: string;
+  purpose: Purpose;
+  validUntil: string;
+}
+interface WindowBody {
+  decisionId: string;
+  statute: Statute;
+  opensAt: string;
+  closesAt: string;
+}
+
+/** Facts as read, with what a replay needs to read them again. */
+export interface LoadedFacts {
+  facts: DecisionFacts;
+  /** The instant the facts were read at (the decision's time). */
+  at: string;
+  /** The PostgreSQL snapshot the facts were read in: a replay sees exactly these rows. */
+  snapshot: string;
+}
+
+const iso = (value: string | null | undefined): string | null =>
+  value ? new Date(value).toISOString() : null;
+
+function userFacts(b: UserBody | null): UserFacts | null {
+  return b
+    ? {
+        userId: b.userId,
+        org: b.org,
+        roles: b.roles,
+        teams: b.teams,
+        igTrainingCompletedOn: b.igTrainingCompletedOn,
+        accountEndsOn: b.accountEndsOn,
+      }
+    : null;
+}
+
+function organisationFacts(b: OrganisationBody | null): OrganisationFacts | null {
+  return b ? { odsCode: b.odsCode, kind: b.kind, country: b.country } : null;
+}
+
+function agreementFacts(b: AgreementBody): AgreementFacts {
+  return {
+    agreementId: b.agreementId,
+    version: b.version,
+    parties: b.parties,
+    roles: b.roles,
+    purposes: b.purposes,
+    dataCategories: b.dataCategories,
+    legalBasis: {
+      article6: b.legalBasis.article6,
+      article9: (b.legalBasis.article9 ?? null) as AgreementFacts['legalBasis']['article9'],
+      statutes: b.legalBasis.statutes,
+    },
+    validFrom: iso(b.validFrom) as string,
+    validUntil: iso(b.validUntil),
+    status: b.status,
+    internationalTransferSafeguards: b.internationalTransferSafeguards ?? null,
+  };
+}
+
+function relationshipFacts(b: RelationshipBody): RelationshipFacts {
+  return {
+    relationshipId: b.relationshipId,
+    userId: b.userId,
+    teamId: b.teamId,
+    subjectId: b.subjectId,
+    type: b.type,
+    validFrom: iso(b.validFrom) as string,
+    validUntil: iso(b.validUntil),
+  };
+}
+
+function grantFacts(b: GrantBody): AccessGrantFacts {
+  return {
+    grantId: b.grantId,
+    userId: b.userId,
+    purpose: b.purpose,
+    validUntil: iso(b.validUntil) as string,
+  };
+}
+
+function windowFacts(b: WindowBody): BreakGlassWindowFacts {
+  return {
+    decisionId: b.decisionId,
+    statute: b.statute,
+    opensAt: iso(b.opensAt) as string,
+    closesAt: iso(b.closesAt) as string,
+  };
+}
+
+/** The order PostgreSQL gives uuids (and ASCII text): live reads and replays list alike. */
+function byCodePoint(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/** Whether an agreement names the organisation, by ODS code or by kind. */
+function namesOrganisation(agreement: AgreementBody, org: OrganisationBody | null): boolean {
+  return !!org && agreement.parties.some((p) => p === org.odsCode || p === `kind:${org.kind}`);
+}
+
+// One round trip: everything a decision reads, in one snapshot, in the same shapes as the
+// reference history so live reads and replays share one mapping.
+const LIVE_FACTS = `
+  WITH u AS (SELECT * FROM gateway.users WHERE user_id = $1),
+       o AS (SELECT * FROM gateway.organisations
+              WHERE ods_code = coalesce($2::text, (SELECT org FROM u)))
+  SELECT pg_current_snapshot()::text AS snapshot,
+         statement_timestamp() AS at,
+         (SELECT json_build_object('userId', user_id, 'org', org, 'roles', roles, 'teams', teams,
+                   'igTrainingCompletedOn', ig_training_completed_on,
+                   'accountEndsOn', account_ends_on) FROM u) AS "user",
+         (SELECT json_build_object('odsCode', ods_code, 'kind', kind, 'country', country)
+            FROM o) AS organisation,
+         (SELECT coalesce(json_agg(json_build_object('agreementId', a.agreement_id,
+                   'version', a.version, 'parties', a.parties, 'roles', a.roles,
+                   'purposes', a.purposes, 'dataCategories', a.data_categories,
+                   'legalBasis', a.legal_basis, 'validFrom', a.valid_from,
+                   'validUntil', a.valid_until, 'status', a.status,
+                   'internationalTransferSafeguards', a.international_transfer_safeguards)
+                   ORDER BY a.agreement_id), '[]')
+            FROM gateway.agreements a, o
+           WHERE a.parties && ARRAY[o.ods_code, 'kind:' || o.kind]) AS agreements,
+         (SELECT coalesce(json_agg(json_build_object('relationshipId', r.relationship_id,
+                   'userId', r.user_id, 'teamId', r.team_id, 'subjectId', r.subject_id,
+                   'type', r.type, 'validFrom', r.valid_from, 'validUntil', r.valid_until)
+                   ORDER BY r.valid_from, r.relationship_id), '[]')
+            FROM gateway.relationships r
+           WHERE r.subject_id = $3 AND r.ended_at IS NULL
+             AND (r.user_id = $1 OR r.team_id = ANY(coalesce((SELECT teams FROM u), '{}')))) AS relationships,
+         (SELECT coalesce(json_agg(json_build_object('grantId', g.grant_id, 'userId', g.user_id,
+                   'purpose', g.purpose, 'validUntil', g.valid_until)
+                   ORDER BY g.grant_id), '[]')
+            FROM gateway.access_grants g WHERE g.user_id = $1 AND g.valid_until > now()) AS grants,
+         (SELECT state FROM gateway.consent_replica WHERE subject_id = $3) AS consent,
+         (SELECT caught_up_at FROM gateway.consent_replica_status WHERE id = 1) AS caught_up_at,
+         (SELECT coalesce(json_agg(json_build_object('decisionId', w.decision_id,
+                   'statute', w.statute, 'opensAt', w.opens_at, 'closesAt', w.closes_at)
+                   ORDER BY w.opens_at), '[]')
+            FROM gateway.break_glass_windows w
+           WHERE w.user_id = $1 AND w.subject_id = $3 AND w.closes_at > now()) AS windows`;
+
+interface LiveRow {
+  snapshot: string;
+  at: Date;
+  user: UserBody | null;
+  organisation: OrganisationBody | null;
+  agreements: AgreementBody[];
+  relationships: RelationshipBody[];
+  grants: GrantBody[];
+  consent: ReplicaState | null;
+  caught_up_at: Date | null;
+  windows: WindowBody[];
+}
+
+/** Reads the facts a decision needs: live for a new decision, as of its snapshot for a replay. */
+@Injectable()
+export class DecisionFactsRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** The facts now, for the requester, recipient organisation and person. */
+  async live(
+    requesterUserId: string,
+    recipientOrg: string | null,
+    subjectId: string,
+    maxStalenessMs: number,
+  ): Promise<LoadedFacts> {
+    const [row]: LiveRow[] = await this.dataSource.query(LIVE_FACTS, [
+      requesterUserId,
+      recipientOrg,
+      subjectId,
+    ]);
+    const consent = row.consent ?? {
+      streamVersion: 0,
+      consents: [],
+      objections: [],
+      nationalOptOut: false,
+    };
+    // A replica that has not confirmed being caught up within the bound may be missing a
+    // withdrawal or an objection: consent-dependent categories are then denied, never guessed.
+    const stale =
+      row.caught_up_at === null || row.at.getTime() - row.caught_up_at.getTime() > maxStalenessMs;
+    return {
+      at: row.at.toISOString(),
+      snapshot: row.snapshot,
+      facts: {
+        user: userFacts(row.user),
+        organisation: organisationFacts(row.organisation),
+        agreements: row.agreements.map(agreementFacts),
+        relationships: row.relationships.map(relationshipFacts),
+        accessGrants: row.grants.map(grantFacts),
+        consent: { ...consent, stale },
+        breakGlassWindows: row.windows.map(windowFacts),
+      },
+    };
+  }
+
+  /**
+   * The facts exactly as a past decision saw them: reference records and override windows
+   * visible in its snapshot, and the person's consent replayed up to the version it used.
+   * Whether the replica was stale is not reconstructible and is taken from the stored inputs.
+   */
+  async asOf(options: {
+    snapshot: string;
+    requesterUserId: string;
+    recipientOrg: string | null;
+    subjectId: string;
+    consentVersion: number;
+    consentStale: boolean;
+  }): Promise<DecisionFacts> {
+    const { snapshot, requesterUserId, subjectId } = options;
+    const rows: { kind: string; key: string; version: number; body: Record<string, unknown> }[] =
+      await this.dataSource.query(
+        `SELECT DISTINCT ON (kind, key) kind, key, version, body
+           FROM gateway.reference_history
+          WHERE pg_visible_in_snapshot(transaction_id, $1::pg_snapshot)
+            AND (kind IN ('organisation', 'agreement')
+                 OR (kind = 'user' AND key = $2)
+                 OR (kind = 'relationship' AND subject_id = $3)
+                 OR (kind = 'access-grant' AND user_id = $2))
+          ORDER BY kind, key, version DESC`,
+        [snapshot, requesterUserId, subjectId],
+      );
+    const of = <T>(kind: string): T[] =>
+      rows.filter((r) => r.kind === kind).map((r) => ({ ...r.body, version: r.version }) as T);
+    const user = of<UserBody>('user')[0] ?? null;
+    const orgCode = options.recipientOrg ?? user?.org ?? null;
+    const organisation =
+      of<OrganisationBody>('organisation').find((o) => o.odsCode === orgCode) ?? null;
+    const teams = new Set(user?.teams ?? []);
+    const windows: WindowBody[] = await this.dataSource.query(
+      `SELECT decision_id AS "decisionId", statute, opens_at AS "opensAt", closes_at AS "closesAt"
+         FROM gateway.break_glass_windows
+        WHERE user_id = $1 AND subject_id = $2
+          AND pg_visible_in_snapshot(transaction_id, $3::pg_snapshot)
+        ORDER BY opens_at`,
+      [requesterUserId, subjectId, snapshot],
+    );
+    const consent = replayReplica(
+      await readReplicaEvents(this.dataSource, subjectId, options.consentVersion),
+    );
+    return {
+      user: userFacts(user),
+      organisation: organisationFacts(organisation),
+      agreements: of<AgreementBody>('agreement')
+        .filter((a) => namesOrganisation(a, organisation))
+        .sort((a, b) => byCodePoint(a.agreementId, b.agreementId))
+        .map(agreementFacts),
+      relationships: of<RelationshipBody>('relationship')
+        .filter(
+          (r) =>
+            (r.userId !== null && r.userId === requesterUserId) ||
+            (r.teamId !== null && teams.has(r.teamId)),
+        )
+        .sort((a, b) =>
+          a.validFrom === b.validFrom
+            ? byCodePoint(a.relationshipId, b.relationshipId)
+            : new Date(a.validFrom).getTime() - new Date(b.validFrom).getTime(),
+        )
+        .map(relationshipFacts),
+      accessGrants: of<GrantBody>('access-grant')
+        .sort((a, b) => byCodePoint(a.grantId, b.grantId))
+        .map(grantFacts),
+      consent: { ...consent, stale: options.consentStale },
+      breakGlassWindows: windows.map(windowFacts),
+    };
+  }
+}
