@@ -114,6 +114,7 @@ describe('sharing gateway: reference data and decisions', () => {
       .post(`/v1/decisions/${res.body.decisionId}/replay`)
       .set('Authorization', `Bearer ${officer}`)
       .expect(200);
+    expect(replay.body.replayed).toEqual(replay.body.original);
     expect(replay.body.matches).toBe(true);
   });
 

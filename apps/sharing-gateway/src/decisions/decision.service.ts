@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import {
@@ -325,16 +326,16 @@ export class DecisionService {
 
 /** Two decisions agree when they permit and deny the same things for the same reasons. */
 export function sameDecision(a: Decision, b: Decision): boolean {
-  const key = (d: Decision): string =>
-    JSON.stringify({
-      outcome: d.outcome,
-      permitted: d.permitted,
-      denied: d.denied.map((x) => ({ category: x.category, codes: x.reasons.map((r) => r.code) })),
-      legalBasis: d.legalBasis,
-      obligations: d.obligations,
-      consentVersion: d.consentVersion,
-      breakGlassUsed: d.breakGlassUsed,
-      breakGlassWindowId: d.breakGlassWindowId,
-    });
-  return key(a) === key(b);
+  // Stored decisions come back from jsonb with their keys reordered: compare by value.
+  const essence = (d: Decision): unknown => ({
+    outcome: d.outcome,
+    permitted: d.permitted,
+    denied: d.denied.map((x) => ({ category: x.category, codes: x.reasons.map((r) => r.code) })),
+    legalBasis: d.legalBasis,
+    obligations: d.obligations,
+    consentVersion: d.consentVersion,
+    breakGlassUsed: d.breakGlassUsed,
+    breakGlassWindowId: d.breakGlassWindowId,
+  });
+  return isDeepStrictEqual(essence(a), essence(b));
 }
