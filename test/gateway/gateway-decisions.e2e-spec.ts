@@ -95,7 +95,7 @@ describe('sharing gateway decisions through HTTP, with the consent service on th
       .expect(201);
 
   beforeAll(async () => {
-    source = createServer((req, res) => {
+    source = createServer((_req, res) => {
       sourceRequests += 1;
       res.statusCode = sourceFails ? 500 : 200;
       res.setHeader('content-type', 'application/json');

@@ -54,6 +54,20 @@ export class CommonEnv {
   @Max(60_000)
   TRANSPORT_POLL_INTERVAL_MS = 50;
 
+  /** Kafka consumer group session timeout; heartbeats go every tenth of it. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1000)
+  @Max(300_000)
+  KAFKA_SESSION_TIMEOUT_MS = 30_000;
+
+  /** Longest a Kafka fetch waits for new messages before answering empty. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  @Max(30_000)
+  KAFKA_MAX_WAIT_MS = 500;
+
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 

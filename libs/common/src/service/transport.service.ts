@@ -115,6 +115,10 @@ export class TransportService implements OnApplicationBootstrap, BeforeApplicati
       return new KafkaConsumer(this.dataSource, subscription, {
         kafka: this.kafka(),
         logger: this.logger,
+        sessionTimeout: this.config.KAFKA_SESSION_TIMEOUT_MS,
+        heartbeatInterval: Math.max(100, Math.floor(this.config.KAFKA_SESSION_TIMEOUT_MS / 10)),
+        rebalanceTimeout: this.config.KAFKA_SESSION_TIMEOUT_MS,
+        maxWaitTimeInMs: this.config.KAFKA_MAX_WAIT_MS,
       });
     }
     return new PostgresConsumer(this.dataSource, subscription, {

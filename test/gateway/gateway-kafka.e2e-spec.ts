@@ -1,0 +1,134 @@
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import request from 'supertest';
+import type { Logger, Role } from '#common';
+import { AppModule as ConsentModule } from '../../apps/consent-service/src/app.module';
+import { ConsentServiceEnv } from '../../apps/consent-service/src/config/env';
+import { ConsentServiceDefinition } from '../../apps/consent-service/src/consent-service.definition';
+import { bootGateway } from '../support/gateway-app';
+import { describeKafka, startKafkaMock, type KafkaMock } from '../support/kafka-mock';
+import { bootServiceForTest, testDataDir } from '../support/service-app';
+import { createTestDatabase } from '../support/test-database';
+import { tokenFor } from '../support/tokens';
+import { waitFor } from '../support/transport-harness';
+
+jest.setTimeout(120_000);
+
+const PERSON = '9434765919';
+const token = (sub: string, roles: Role[], org: string) =>
+  tokenFor(testDataDir(), { sub, org, roles });
+
+describeKafka('sharing gateway on the Kafka transport', () => {
+  let mock: KafkaMock;
+  let db: { url: string; drop: () => Promise<void> };
+  let consent: NestFastifyApplication;
+  let gateway: NestFastifyApplication;
+
+  beforeAll(async () => {
+    mock = await startKafkaMock();
+    db = await createTestDatabase('gatewaykafka');
+    const kafkaEnv = {
+      KAFKA_BROKERS: mock.brokers.join(','),
+      KAFKA_IDEMPOTENT: 'false',
+      KAFKA_SESSION_TIMEOUT_MS: '3000',
+      KAFKA_MAX_WAIT_MS: '100',
+      TRANSPORT_POLL_INTERVAL_MS: '20',
+    };
+    ({ app: consent } = await bootServiceForTest({
+      definition: ConsentServiceDefinition,
+      envSchema: ConsentServiceEnv,
+      url: db.url,
+      env: kafkaEnv,
+      appModule: (c: ConsentServiceEnv, l: Logger) => ConsentModule.forRoot(c, l),
+    }));
+    gateway = await bootGateway(db.url, kafkaEnv);
+  });
+
+  afterAll(async () => {
+    await gateway?.close();
+    await consent?.close();
+    await db?.drop();
+    await mock?.stop();
+  });
+
+  it('builds its consent replica from Kafka: consent permits, withdrawal denies', async () => {
+    const admin = token('admin-1', ['admin', 'ig_officer'], 'X26');
+    const gw = () => request(gateway.getHttpServer());
+    const put = (path: string, body: object) =>
+      gw().put(path).set('Authorization', `Bearer ${admin}`).send(body).expect(200);
+    await put('/v1/organisations/HOUSE1', { name: 'Housing', kind: 'housing', country: 'GB' });
+    await put('/v1/users/house-1', {
+      org: 'HOUSE1',
+      roles: ['practitioner'],
+      teams: [],
+      igTrainingCompletedOn: new Date().toISOString().slice(0, 10),
+    });
+    await gw()
+      .post('/v1/agreements')
+      .set('Authorization', `Bearer ${admin}`)
+      .send({
+        title: 'Housing support, with consent',
+        parties: ['HOUSE1'],
+        roles: ['practitioner'],
+        purposes: ['direct-care'],
+        dataCategories: ['care-plan'],
+        legalBasis: { article6: 'UK-GDPR-6-1-a', statutes: [] },
+        validFrom: '2026-01-01T00:00:00Z',
+        validUntil: '2030-01-01T00:00:00Z',
+        status: 'active',
+      })
+      .expect(201);
+    await gw()
+      .post('/v1/relationships')
+      .set('Authorization', `Bearer ${admin}`)
+      .send({
+        userId: 'house-1',
+        subjectId: PERSON,
+        type: 'housing-officer',
+        validFrom: '2026-01-01T00:00:00Z',
+      })
+      .expect(201);
+    const housing = token('house-1', ['practitioner'], 'HOUSE1');
+    const decide = async () =>
+      (
+        await gw()
+          .post('/v1/decisions')
+          .set('Authorization', `Bearer ${housing}`)
+          .send({ subjectId: PERSON, purposeOfUse: 'direct-care', dataCategories: ['care-plan'] })
+          .expect(200)
+      ).body as { outcome: string; denied: { reasons: { code: string }[] }[] };
+
+    // Until the consumer has joined its group and read to the end, the replica is stale.
+    await waitFor(
+      async () => (await decide()).denied[0]?.reasons[0]?.code === 'no-consent',
+      60_000,
+      'a current replica',
+    );
+    const worker = token('sw-1', ['social_worker'], 'X26');
+    const granted = await request(consent.getHttpServer())
+      .post(`/v1/subjects/${PERSON}/consents`)
+      .set('Authorization', `Bearer ${worker}`)
+      .send({
+        decision: 'granted',
+        purposes: ['direct-care'],
+        recipients: ['HOUSE1'],
+        dataCategories: ['care-plan'],
+        capture: { method: 'verbal', givenBy: 'subject', capacity: 'has-capacity' },
+      })
+      .expect(201);
+    await waitFor(
+      async () => (await decide()).outcome === 'permit',
+      30_000,
+      'permit after consent',
+    );
+    await request(consent.getHttpServer())
+      .post(`/v1/subjects/${PERSON}/consents/${granted.body.consentId}/withdrawal`)
+      .set('Authorization', `Bearer ${worker}`)
+      .send({ reason: 'No longer wants housing to see it' })
+      .expect(200);
+    await waitFor(
+      async () => (await decide()).denied[0]?.reasons[0]?.code === 'consent-withdrawn',
+      30_000,
+      'deny after withdrawal',
+    );
+  });
+});
