@@ -126,5 +126,10 @@ describe('sharing gateway: reference data and decisions', () => {
       .expect(200);
     expect(Object.keys(res.body.categories)).toEqual(['care-plan']);
     expect(res.body.denied[0]).toMatchObject({ category: 'financial' });
+    const metrics = await http().get('/metrics').expect(200);
+    expect(metrics.text).toMatch(
+      /gateway_decisions_total\{outcome="partial",channel="record",break_glass="no"[^}]*\} 1/,
+    );
+    expect(metrics.text).toMatch(/gateway_decision_commit_batch_size_count\{[^}]*\} 2/);
   });
 });

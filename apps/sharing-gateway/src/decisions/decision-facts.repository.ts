@@ -73,6 +73,8 @@ export interface LoadedFacts {
   at: string;
   /** The PostgreSQL snapshot the facts were read in: a replay sees exactly these rows. */
   snapshot: string;
+  /** How long ago the consent replica last confirmed it was caught up (null: never). */
+  replicaAgeMs: number | null;
 }
 
 const iso = (value: string | null | undefined): string | null =>
@@ -234,9 +236,11 @@ export class DecisionFactsRepository {
     };
     // A replica that has not confirmed being caught up within the bound may be missing a
     // withdrawal or an objection: consent-dependent categories are then denied, never guessed.
-    const stale =
-      row.caught_up_at === null || row.at.getTime() - row.caught_up_at.getTime() > maxStalenessMs;
+    const replicaAgeMs =
+      row.caught_up_at === null ? null : row.at.getTime() - row.caught_up_at.getTime();
+    const stale = replicaAgeMs === null || replicaAgeMs > maxStalenessMs;
     return {
+      replicaAgeMs,
       at: row.at.toISOString(),
       snapshot: row.snapshot,
       facts: {

@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { OutboxWriter, SERVICE_LOGGER, type Logger, type NewEvent } from '#common';
+import { GatewayMetrics } from './gateway-metrics';
 
 /** One decision to store: its row, its override window if it opened one, and its event. */
 export interface DecisionRecord {
@@ -46,6 +47,7 @@ export class DecisionWriter {
     private readonly dataSource: DataSource,
     private readonly outbox: OutboxWriter,
     @Inject(SERVICE_LOGGER) private readonly logger: Logger,
+    private readonly metrics: GatewayMetrics,
   ) {}
 
   write(record: DecisionRecord): Promise<void> {
@@ -62,6 +64,7 @@ export class DecisionWriter {
         const batch = this.queue.splice(0, MAX_BATCH);
         try {
           await this.insert(batch.map((p) => p.record));
+          this.metrics.commitBatch.observe(batch.length);
           for (const p of batch) p.resolve();
         } catch (error) {
           this.logger.error({ err: error, decisions: batch.length }, 'decision commit failed');

@@ -25,6 +25,7 @@ import type {
 } from '../policy/policy.types';
 import { DecisionFactsRepository } from './decision-facts.repository';
 import { DecisionWriter } from './decision-writer';
+import { GatewayMetrics } from './gateway-metrics';
 
 /** What a caller asks, over either route. */
 export interface DecisionInput {
@@ -110,6 +111,7 @@ export class DecisionService {
     private readonly writer: DecisionWriter,
     @Inject(SERVICE_CONFIG) private readonly config: SharingGatewayEnv,
     @Inject(SERVICE_LOGGER) private readonly logger: Logger,
+    private readonly metrics: GatewayMetrics,
   ) {
     this.policy = { ...DEFAULT_POLICY_CONFIG, breakGlassRoles: config.BREAK_GLASS_ROLES };
   }
@@ -244,6 +246,12 @@ export class DecisionService {
         }),
       'record',
     );
+    this.metrics.decisions.inc({
+      outcome: decision.outcome,
+      channel: input.channel,
+      break_glass: decision.breakGlassUsed ? 'used' : decision.breakGlassWindowId ? 'window' : 'no',
+    });
+    if (loaded.replicaAgeMs !== null) this.metrics.replicaAge.set(loaded.replicaAgeMs / 1000);
     return stored;
   }
 

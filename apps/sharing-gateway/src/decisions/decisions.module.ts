@@ -6,6 +6,7 @@ import { DecisionFactsRepository } from './decision-facts.repository';
 import { DecisionWriter } from './decision-writer';
 import { DecisionService } from './decision.service';
 import { DecisionsController } from './decisions.controller';
+import { GatewayMetrics } from './gateway-metrics';
 
 /** Decisions, their replay, the record proxy, and the consent replica they read. */
 @Module({
@@ -15,6 +16,7 @@ import { DecisionsController } from './decisions.controller';
     DecisionFactsRepository,
     DecisionWriter,
     DecisionService,
+    GatewayMetrics,
     RecordSource,
   ],
 })
