@@ -35,7 +35,8 @@ export async function bootServiceForTest<E extends CommonEnv>(options: {
     LOG_LEVEL: 'silent',
     ...options.env,
   });
-  const logger = createLogger(options.definition.name, 'silent');
+  // TEST_LOG_LEVEL=debug shows a service's logs while investigating a failing test.
+  const logger = createLogger(options.definition.name, process.env.TEST_LOG_LEVEL ?? 'silent');
   const app = await createServiceApp(options.appModule(config, logger), options.definition, logger);
   return { app, config };
 }

@@ -1,7 +1,8 @@
 import { type DynamicModule, Module } from '@nestjs/common';
 import { MeController, ServiceCoreModule, type Logger } from '#common';
-import type { AuditServiceEnv } from './config/env';
 import { AuditServiceDefinition } from './audit-service.definition';
+import type { AuditServiceEnv } from './config/env';
+import { LogModule } from './log/log.module';
 
 /** The audit-service application: the shared service core plus this service's features. */
 @Module({})
@@ -9,7 +10,7 @@ export class AppModule {
   static forRoot(config: AuditServiceEnv, logger: Logger): DynamicModule {
     return {
       module: AppModule,
-      imports: [ServiceCoreModule.forRoot(AuditServiceDefinition, config, logger)],
+      imports: [ServiceCoreModule.forRoot(AuditServiceDefinition, config, logger), LogModule],
       controllers: [MeController],
     };
   }

@@ -1,6 +1,7 @@
 import { SERVICE_SCHEMAS, TOPICS, type ServiceDefinition } from '#common';
 import { ConsentTransportTables1763800000000 } from './migrations/1763800000000-transport-tables';
 import { ConsentEventStore1763900000000 } from './migrations/1763900000000-consent-event-store';
+import { ConsentOutboxReaders1764100000000 } from './migrations/1764100000000-outbox-readers';
 
 /** consent-service: its schema, its outbox topic and its migrations, in order. */
 export const ConsentServiceDefinition: ServiceDefinition = {
@@ -10,5 +11,9 @@ export const ConsentServiceDefinition: ServiceDefinition = {
   title: 'Care Consent Ledger: consent service',
   description:
     'Records what each person has agreed to, refused or objected to, as an append-only stream of events per person, with every past state recoverable.',
-  migrations: [ConsentTransportTables1763800000000, ConsentEventStore1763900000000],
+  migrations: [
+    ConsentTransportTables1763800000000,
+    ConsentEventStore1763900000000,
+    ConsentOutboxReaders1764100000000,
+  ],
 };

@@ -1,6 +1,7 @@
 import { SERVICE_SCHEMAS, TOPICS, type ServiceDefinition } from '#common';
 import { GatewayTransportTables1763800000000 } from './migrations/1763800000000-transport-tables';
 import { GatewayTables1764000000000 } from './migrations/1764000000000-gateway-tables';
+import { GatewayOutboxReaders1764100000000 } from './migrations/1764100000000-outbox-readers';
 
 /** sharing-gateway: its schema, its outbox topic and its migrations, in order. */
 export const SharingGatewayDefinition: ServiceDefinition = {
@@ -10,5 +11,9 @@ export const SharingGatewayDefinition: ServiceDefinition = {
   title: 'Care Consent Ledger: sharing gateway',
   description:
     "Decides, per data category, whether a requester may see a person's care record for a purpose, records the decision before any data leaves, and proxies the record.",
-  migrations: [GatewayTransportTables1763800000000, GatewayTables1764000000000],
+  migrations: [
+    GatewayTransportTables1763800000000,
+    GatewayTables1764000000000,
+    GatewayOutboxReaders1764100000000,
+  ],
 };

@@ -7,6 +7,7 @@ export * from './contracts/gateway-events';
 export * from './contracts/consent-events';
 export * from './database/data-source.factory';
 export * from './database/transport-tables';
+export * from './database/outbox-readers';
 export * from './observability/logger';
 export * from './transport/backoff';
 export * from './transport/event-consumer';

@@ -8,6 +8,8 @@ export interface ServiceDataSourceOptions {
   entities?: MixedList<string | (new () => unknown)>;
   poolSize?: number;
   applicationName?: string;
+  /** Role every pooled session switches to at connect time (`SET ROLE`), if any. */
+  sessionRole?: string | null;
 }
 
 /** A TypeORM data source for one service's schema; never synchronises, always migrates. */
@@ -24,7 +26,10 @@ export function createServiceDataSource(options: ServiceDataSourceOptions): Data
     logging: false,
     poolSize: options.poolSize ?? 10,
     applicationName: options.applicationName ?? options.schema,
-    extra: { connectionTimeoutMillis: 5000 },
+    extra: {
+      connectionTimeoutMillis: 5000,
+      ...(options.sessionRole ? { options: `-c role=${options.sessionRole}` } : {}),
+    },
   };
   return new DataSource(config);
 }

@@ -54,6 +54,7 @@ export class ServiceCoreModule {
               entities: definition.entities,
               poolSize: config.DB_POOL_SIZE,
               applicationName: definition.name,
+              sessionRole: definition.runtimeRole?.(config) ?? null,
             }).initialize(),
         }),
         AuthModule.forRoot(authOptionsFor(config)),

@@ -1,4 +1,5 @@
 import type { MixedList } from 'typeorm';
+import type { CommonEnv } from '../config/common-env';
 import type { ServiceSchema, Topic } from '../contracts/topics';
 
 /** What distinguishes one service from another at the platform level. */
@@ -13,6 +14,8 @@ export interface ServiceDefinition {
   description: string;
   migrations: MixedList<string | (new () => unknown)>;
   entities?: MixedList<string | (new () => unknown)>;
+  /** A database role the service switches to for its own work (not for migrations). */
+  runtimeRole?: (config: CommonEnv) => string | null;
 }
 
 /** Injection tokens for the service's validated configuration, definition and logger. */

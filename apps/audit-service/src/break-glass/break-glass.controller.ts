@@ -1,0 +1,186 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, Post, Query, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiProperty, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { IsIn, IsString, Length } from 'class-validator';
+import type { FastifyReply } from 'fastify';
+import { DataSource } from 'typeorm';
+import {
+  CorrelationId,
+  CurrentUser,
+  DomainError,
+  OutboxWriter,
+  Roles,
+  type AuthenticatedUser,
+} from '#common';
+import type { LogEntry } from '../log/ingest/entry-from-event';
+import { toCsv } from '../log/query/entry-view';
+
+const REVIEWERS = ['ig_officer', 'caldicott_guardian'] as const;
+
+export class ReviewDto {
+  @ApiProperty({ enum: ['appropriate', 'inappropriate'] })
+  @IsIn(['appropriate', 'inappropriate'], {
+    message: 'outcome must be one of: appropriate, inappropriate',
+  })
+  outcome!: 'appropriate' | 'inappropriate';
+
+  @ApiProperty({ description: 'The reviewer’s notes (kept with the review, not in the log)' })
+  @IsString()
+  @Length(1, 4000)
+  notes!: string;
+}
+
+interface OverrideRow {
+  seq: string;
+  entry: LogEntry;
+  review_outcome: string | null;
+  reviewed_by: string | null;
+  reviewed_at: Date | null;
+}
+
+/** Safeguarding overrides and their mandatory IG review. */
+@ApiTags('reports')
+@Controller('v1/reports/break-glass')
+export class BreakGlassController {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly outbox: OutboxWriter,
+  ) {}
+
+  @Get()
+  @Roles(...REVIEWERS)
+  @ApiQuery({ name: 'status', required: false, enum: ['unreviewed', 'reviewed'] })
+  @ApiOkResponse({ description: 'Overrides, oldest first; CSV with Accept: text/csv' })
+  async list(
+    @Query('status') status: string | undefined,
+    @Headers('accept') accept: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<Record<string, unknown>[] | string> {
+    if (status !== undefined && status !== 'unreviewed' && status !== 'reviewed') {
+      throw new DomainError('VALIDATION_FAILED', 'The request is invalid: status.', 'invalid', [
+        { field: 'status', problem: 'status must be one of: unreviewed, reviewed' },
+      ]);
+    }
+    // An override is the decision that opened a window (details.breakGlass is set).
+    const rows: OverrideRow[] = await this.dataSource.query(
+      `SELECT e.seq::text AS seq, e.entry, r.outcome AS review_outcome, r.reviewed_by, r.reviewed_at
+         FROM audit.entries e
+         LEFT JOIN audit.break_glass_reviews r ON r.decision_id = (e.entry->'details'->>'decisionId')::uuid
+        WHERE e.entry->'details'->'breakGlass' IS NOT NULL
+          AND jsonb_typeof(e.entry->'details'->'breakGlass') = 'object'
+          AND ($1::text IS NULL OR ($1 = 'reviewed') = (r.decision_id IS NOT NULL))
+        ORDER BY e.seq LIMIT 1000`,
+      [status ?? null],
+    );
+    const list = rows.map((r) => {
+      const d = r.entry.details as {
+        decisionId: string;
+        breakGlass: { statute: string; windowClosesAt: string };
+        recipientOrg: string;
+      };
+      return {
+        decisionId: d.decisionId,
+        seq: Number(r.seq),
+        at: r.entry.at,
+        requester: r.entry.actor,
+        subjectId: r.entry.subjectId,
+        purpose: r.entry.purpose,
+        categories: r.entry.categories,
+        statute: d.breakGlass.statute,
+        windowClosesAt: d.breakGlass.windowClosesAt,
+        recipientOrg: d.recipientOrg,
+        status: r.review_outcome ? 'reviewed' : 'unreviewed',
+        review: r.review_outcome
+          ? { outcome: r.review_outcome, by: r.reviewed_by, at: r.reviewed_at?.toISOString() }
+          : null,
+      };
+    });
+    if (accept?.includes('text/csv')) {
+      void reply.header('content-type', 'text/csv; charset=utf-8');
+      return toCsv(
+        list.map((l) => ({ ...l, requesterId: l.requester?.userId, review: l.review?.outcome })),
+        [
+          'decisionId',
+          'seq',
+          'at',
+          'requesterId',
+          'subjectId',
+          'purpose',
+          'categories',
+          'statute',
+          'recipientOrg',
+          'status',
+          'review',
+        ],
+      );
+    }
+    return list;
+  }
+
+  @Post(':decisionId/review')
+  @HttpCode(200)
+  @Roles(...REVIEWERS)
+  @ApiOkResponse({ description: 'The review, recorded once; it becomes a log entry itself.' })
+  async review(
+    @Param('decisionId') decisionId: string,
+    @Body() body: ReviewDto,
+    @CurrentUser() reviewer: AuthenticatedUser,
+    @CorrelationId() correlationId: string,
+  ): Promise<Record<string, unknown>> {
+    if (
+      !/^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/i.test(decisionId)
+    ) {
+      throw new DomainError('VALIDATION_FAILED', 'The request is invalid: decisionId.', 'invalid', [
+        { field: 'decisionId', problem: 'decisionId must be a UUID' },
+      ]);
+    }
+    return this.dataSource.transaction(async (tx) => {
+      const found: { subject_id: string }[] = await tx.query(
+        `SELECT subject_id FROM audit.entries
+          WHERE entry->'details'->>'decisionId' = $1 AND jsonb_typeof(entry->'details'->'breakGlass') = 'object'
+          LIMIT 1`,
+        [decisionId.toLowerCase()],
+      );
+      if (found.length === 0) {
+        throw new DomainError(
+          'OVERRIDE_NOT_FOUND',
+          `No safeguarding override ${decisionId} is in the log (it may not have arrived yet).`,
+          'not-found',
+        );
+      }
+      const inserted: { reviewed_at: Date }[] = await tx.query(
+        `INSERT INTO audit.break_glass_reviews (decision_id, outcome, notes, reviewed_by)
+         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING reviewed_at`,
+        [decisionId.toLowerCase(), body.outcome, body.notes, reviewer.userId],
+      );
+      if (inserted.length === 0) {
+        throw new DomainError(
+          'ALREADY_REVIEWED',
+          `Override ${decisionId} has already been reviewed.`,
+          'conflict',
+        );
+      }
+      const role =
+        reviewer.roles.find((r) => (REVIEWERS as readonly string[]).includes(r)) ??
+        reviewer.roles[0];
+      await this.outbox.append(tx, [
+        {
+          type: 'audit.break-glass.reviewed.v1',
+          streamId: `break-glass-review-${decisionId.toLowerCase()}`,
+          streamVersion: 1,
+          subjectId: found[0].subject_id,
+          actor: { userId: reviewer.userId, org: reviewer.org, role },
+          correlationId,
+          causationId: null,
+          // The notes are the reviewer's free text: kept in the review table, not published.
+          data: { decisionId: decisionId.toLowerCase(), outcome: body.outcome },
+        },
+      ]);
+      return {
+        decisionId: decisionId.toLowerCase(),
+        outcome: body.outcome,
+        reviewedBy: reviewer.userId,
+        reviewedAt: inserted[0].reviewed_at.toISOString(),
+      };
+    });
+  }
+}

@@ -1,0 +1,293 @@
+import { Controller, Get, Headers, Param, Query, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { DataSource } from 'typeorm';
+import {
+  canActOnSubject,
+  CurrentUser,
+  DomainError,
+  isValidNhsNumber,
+  Roles,
+  type AuthenticatedUser,
+  type FieldProblem,
+} from '#common';
+import { consistencyProof, inclusionProof, leafHash, planNodes, rootHash } from '../domain/merkle';
+import { entryBytes } from '../domain/chain';
+import { loadNodes, storeOf } from '../append/log-appender';
+import { TreeHeadService } from '../tree-heads/tree-head.service';
+import type { TreeHead } from '../tree-heads/tree-head';
+import { toCsv, toEntryView, type EntryRow, type EntryView } from './entry-view';
+
+const AUDITORS = ['ig_officer', 'caldicott_guardian'] as const;
+const SAFE_TEXT = /^[A-Za-z0-9._:@,-]{1,128}$/;
+
+function invalid(problems: FieldProblem[]): DomainError {
+  return new DomainError(
+    'VALIDATION_FAILED',
+    `The request is invalid: ${[...new Set(problems.map((p) => p.field))].join(', ')}.`,
+    'invalid',
+    problems,
+  );
+}
+
+function positiveInt(field: string, value: unknown, problems: FieldProblem[]): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (typeof value !== 'string' || !/^\d{1,15}$/.test(value) || !Number.isSafeInteger(n)) {
+    problems.push({ field, problem: `${field} must be a whole number` });
+    return undefined;
+  }
+  return n;
+}
+
+function instant(field: string, value: unknown, problems: FieldProblem[]): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value.length > 40 || Number.isNaN(Date.parse(value))) {
+    problems.push({ field, problem: `${field} must be an ISO 8601 date or date-time` });
+    return undefined;
+  }
+  return new Date(value).toISOString();
+}
+
+/** The log: search, tree heads, keys, inclusion and consistency proofs. */
+@ApiTags('audit log')
+@Controller('v1/audit')
+export class EntriesController {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly treeHeads: TreeHeadService,
+  ) {}
+
+  @Get('entries')
+  @Roles(...AUDITORS)
+  @ApiQuery({ name: 'subjectId', required: false })
+  @ApiQuery({ name: 'actorId', required: false })
+  @ApiQuery({ name: 'org', required: false })
+  @ApiQuery({ name: 'action', required: false })
+  @ApiQuery({ name: 'outcome', required: false })
+  @ApiQuery({ name: 'from', required: false })
+  @ApiQuery({ name: 'to', required: false })
+  @ApiQuery({ name: 'cursor', required: false, description: 'nextCursor of the previous page' })
+  @ApiQuery({ name: 'limit', required: false, description: '1-1000, default 100' })
+  @ApiOkResponse({ description: '`{entries, nextCursor}`; CSV with Accept: text/csv' })
+  async search(
+    @Query() query: Record<string, unknown>,
+    @Headers('accept') accept: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ): Promise<{ entries: EntryView[]; nextCursor: string | null } | string> {
+    const problems: FieldProblem[] = [];
+    const known = [
+      'subjectId',
+      'actorId',
+      'org',
+      'action',
+      'outcome',
+      'from',
+      'to',
+      'cursor',
+      'limit',
+    ];
+    for (const key of Object.keys(query)) {
+      if (!known.includes(key))
+        problems.push({ field: key, problem: `${key} is not a known parameter` });
+    }
+    const subjectId = query.subjectId;
+    if (subjectId !== undefined && (typeof subjectId !== 'string' || !isValidNhsNumber(subjectId)))
+      problems.push({ field: 'subjectId', problem: 'subjectId must be a valid NHS number' });
+    for (const field of ['actorId', 'org', 'action', 'outcome']) {
+      const v = query[field];
+      if (v !== undefined && (typeof v !== 'string' || !SAFE_TEXT.test(v)))
+        problems.push({ field, problem: `${field} must be 1-128 letters, digits or ._:@,-` });
+    }
+    const from = instant('from', query.from, problems);
+    const to = instant('to', query.to, problems);
+    const cursor = positiveInt('cursor', query.cursor, problems);
+    const limit = positiveInt('limit', query.limit, problems) ?? 100;
+    if (limit < 1 || limit > 1000)
+      problems.push({ field: 'limit', problem: 'limit must be 1-1000' });
+    if (problems.length > 0) throw invalid(problems);
+    const rows: EntryRow[] = await this.dataSource.query(
+      `SELECT entry, hash, prev_hash FROM audit.entries
+        WHERE ($1::text IS NULL OR subject_id = $1) AND ($2::text IS NULL OR actor_id = $2)
+          AND ($3::text IS NULL OR actor_org = $3) AND ($4::text IS NULL OR action = $4)
+          AND ($5::text IS NULL OR outcome = $5) AND ($6::timestamptz IS NULL OR at >= $6)
+          AND ($7::timestamptz IS NULL OR at < $7) AND seq > $8
+        ORDER BY seq LIMIT $9`,
+      [
+        subjectId ?? null,
+        query.actorId ?? null,
+        query.org ?? null,
+        query.action ?? null,
+        query.outcome ?? null,
+        from ?? null,
+        to ?? null,
+        cursor ?? 0,
+        limit + 1,
+      ],
+    );
+    const entries = rows.slice(0, limit).map(toEntryView);
+    const nextCursor = rows.length > limit ? String(entries[entries.length - 1].seq) : null;
+    if (accept?.includes('text/csv')) {
+      void reply.header('content-type', 'text/csv; charset=utf-8');
+      if (nextCursor) void reply.header('x-next-cursor', nextCursor);
+      return toCsv(
+        entries.map((e) => ({
+          ...e,
+          actorId: e.actor?.userId,
+          actorOrg: e.actor?.org,
+          actorRole: e.actor?.role,
+        })),
+        [
+          'seq',
+          'at',
+          'actorId',
+          'actorOrg',
+          'actorRole',
+          'subjectId',
+          'action',
+          'outcome',
+          'purpose',
+          'categories',
+          'legalBasis',
+          'correlationId',
+          'hash',
+          'prevHash',
+        ],
+      );
+    }
+    return { entries, nextCursor };
+  }
+
+  @Get('tree-heads/latest')
+  @Roles('ig_officer', 'caldicott_guardian', 'system', 'service_user')
+  @ApiOkResponse({ description: '`{treeSize, rootHash, timestamp, signature, keyId}`' })
+  async latest(): Promise<TreeHead> {
+    const head = (await this.treeHeads.latest()) ?? (await this.treeHeads.issueIfDue(true));
+    if (!head) {
+      throw new DomainError(
+        'NO_TREE_HEAD',
+        'No tree head has been signed yet; try again shortly.',
+        'unavailable',
+      );
+    }
+    return head;
+  }
+
+  @Get('keys')
+  @Roles('ig_officer', 'caldicott_guardian', 'system', 'service_user')
+  @ApiOkResponse({ description: 'Every key that has signed tree heads, old ones included.' })
+  async keys(): Promise<
+    { keyId: string; algorithm: string; publicKey: string; createdAt: string }[]
+  > {
+    const rows: { key_id: string; algorithm: string; public_key_pem: string; created_at: Date }[] =
+      await this.dataSource.query(
+        `SELECT key_id, algorithm, public_key_pem, created_at FROM audit.signing_keys ORDER BY created_at`,
+      );
+    return rows.map((r) => ({
+      keyId: r.key_id,
+      algorithm: r.algorithm,
+      publicKey: r.public_key_pem,
+      createdAt: r.created_at.toISOString(),
+    }));
+  }
+
+  @Get('entries/:seq/proof')
+  @Roles('ig_officer', 'caldicott_guardian', 'system', 'service_user')
+  @ApiQuery({
+    name: 'treeSize',
+    required: false,
+    description: 'Default: the latest signed tree head',
+  })
+  @ApiOkResponse({
+    description: '`{seq, leafHash, treeSize, auditPath[], rootHash, entry, treeHead}`',
+  })
+  async proof(
+    @Param('seq') seqText: string,
+    @Query('treeSize') treeSizeText: string | undefined,
+    @CurrentUser() user: AuthenticatedUser,
+  ): Promise<Record<string, unknown>> {
+    const problems: FieldProblem[] = [];
+    const seq = positiveInt('seq', seqText, problems);
+    const requestedSize = positiveInt('treeSize', treeSizeText, problems);
+    if (seq === 0) problems.push({ field: 'seq', problem: 'seq starts at 1' });
+    if (problems.length > 0 || seq === undefined) throw invalid(problems);
+    const rows: EntryRow[] = await this.dataSource.query(
+      `SELECT entry, hash, prev_hash FROM audit.entries WHERE seq = $1`,
+      [seq],
+    );
+    const staff = user.roles.some((r) => r !== 'service_user');
+    // A person may see proofs of their own entries only; others get the same 404 as a gap.
+    if (rows.length === 0 || (!staff && !canActOnSubject(user, rows[0].entry.subjectId ?? ''))) {
+      throw new DomainError('ENTRY_NOT_FOUND', `No entry ${seq} is in the log.`, 'not-found');
+    }
+    const head =
+      requestedSize === undefined
+        ? await this.treeHeads.latest()
+        : await this.treeHeads.atSize(requestedSize);
+    const treeSize = requestedSize ?? head?.treeSize ?? 0;
+    const [{ size }]: { size: string }[] = await this.dataSource.query(
+      `SELECT coalesce(max(seq), 0)::text AS size FROM audit.entries`,
+    );
+    if (treeSize < seq || treeSize > Number(size)) {
+      throw new DomainError(
+        'TREE_SIZE_OUT_OF_RANGE',
+        requestedSize === undefined
+          ? `Entry ${seq} is not yet covered by a signed tree head; try again in a few seconds.`
+          : `treeSize must be between ${seq} and ${size}.`,
+        requestedSize === undefined ? 'conflict' : 'rule-violation',
+        [{ field: 'treeSize', problem: `treeSize must be between ${seq} and ${size}` }],
+      );
+    }
+    const work = (store: Parameters<typeof rootHash>[0]) => ({
+      path: inclusionProof(store, seq - 1, treeSize),
+      root: rootHash(store, treeSize),
+    });
+    const nodes = await loadNodes(this.dataSource, planNodes(work));
+    const { path, root } = work(storeOf(nodes));
+    return {
+      seq,
+      leafIndex: seq - 1,
+      leafHash: leafHash(entryBytes(rows[0].entry)).toString('hex'),
+      treeSize,
+      auditPath: path.map((h) => h.toString('hex')),
+      rootHash: root.toString('hex'),
+      entry: rows[0].entry,
+      treeHead: head && head.treeSize === treeSize ? head : null,
+    };
+  }
+
+  @Get('consistency')
+  @Roles('ig_officer', 'caldicott_guardian', 'system')
+  @ApiQuery({ name: 'from', description: 'older tree size' })
+  @ApiQuery({ name: 'to', description: 'newer tree size' })
+  @ApiOkResponse({ description: '`{from, to, proof[]}` (RFC 9162 consistency proof)' })
+  async consistency(
+    @Query('from') fromText: string | undefined,
+    @Query('to') toText: string | undefined,
+  ): Promise<{ from: number; to: number; proof: string[]; fromRoot: string; toRoot: string }> {
+    const problems: FieldProblem[] = [];
+    const from = positiveInt('from', fromText ?? '', problems);
+    const to = positiveInt('to', toText ?? '', problems);
+    if (problems.length > 0 || from === undefined || to === undefined) throw invalid(problems);
+    const [{ size }]: { size: string }[] = await this.dataSource.query(
+      `SELECT coalesce(max(seq), 0)::text AS size FROM audit.entries`,
+    );
+    if (from > to || to > Number(size)) {
+      throw invalid([{ field: 'to', problem: `need from <= to <= ${size} (the log's size)` }]);
+    }
+    const work = (store: Parameters<typeof rootHash>[0]) => ({
+      proof: consistencyProof(store, from, to),
+      fromRoot: rootHash(store, from),
+      toRoot: rootHash(store, to),
+    });
+    const nodes = await loadNodes(this.dataSource, planNodes(work));
+    const result = work(storeOf(nodes));
+    return {
+      from,
+      to,
+      proof: result.proof.map((h) => h.toString('hex')),
+      fromRoot: result.fromRoot.toString('hex'),
+      toRoot: result.toRoot.toString('hex'),
+    };
+  }
+}
