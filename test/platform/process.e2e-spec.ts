@@ -33,7 +33,7 @@ describe('a service process', () => {
       encoding: 'utf8',
     });
     expect(migrated.status).toBe(0);
-    expect(migrated.stdout).toContain('migrations applied: 1');
+    expect(migrated.stdout).toContain('migrations applied: 2');
     const again = spawnSync(process.execPath, [migrate('audit-service')], {
       env: { ...process.env, ...env },
       encoding: 'utf8',
