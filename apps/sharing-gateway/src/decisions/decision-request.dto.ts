@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
+import { Transform, Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayNotEmpty,
@@ -29,6 +29,8 @@ export const MIN_BREAK_GLASS_REASON = 20;
 
 export class BreakGlassDto {
   @ApiProperty({ minLength: MIN_BREAK_GLASS_REASON, maxLength: 2000 })
+  // Spaces are not a reason: the length counts what is written, not padding.
+  @Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value))
   @IsString()
   @Length(MIN_BREAK_GLASS_REASON, 2000, {
     message: `reason must be between ${MIN_BREAK_GLASS_REASON} and 2000 characters: say why the override is needed`,

@@ -85,6 +85,8 @@ export class RecordController {
         field: 'categories',
         problem: `each category must be one of: ${DATA_CATEGORY_NAMES.join(', ')}`,
       });
+    } else if (new Set(categories).size !== categories.length) {
+      problems.push({ field: 'categories', problem: 'categories must not repeat a category' });
     }
     const recipientOrg = query.recipientOrg;
     if (

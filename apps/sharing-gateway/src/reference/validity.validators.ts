@@ -33,6 +33,12 @@ export function IsCalendarDate(
     });
 }
 
+/** JavaScript rolls 31 February over to March; PostgreSQL refuses it. Both must agree. */
+function isRealDay(day: string): boolean {
+  const date = new Date(`${day}T00:00:00Z`);
+  return !Number.isNaN(date.getTime()) && date.toISOString().slice(0, 10) === day;
+}
+
 /** An ISO 8601 instant with a time zone, parsed to a real time. */
 export function IsInstant(validation?: ValidationOptions): PropertyDecorator {
   return (target: object, propertyName: string | symbol) =>
@@ -48,9 +54,10 @@ export function IsInstant(validation?: ValidationOptions): PropertyDecorator {
           /^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2}))?$/.test(
             value,
           ) &&
-          !Number.isNaN(new Date(value).getTime()),
+          !Number.isNaN(new Date(value).getTime()) &&
+          isRealDay(value.slice(0, 10)),
         defaultMessage: (args?: ValidationArguments) =>
-          `${args?.property} must be an ISO 8601 date or date-time with a time zone`,
+          `${args?.property} must be an ISO 8601 date or date-time with a time zone, on a real day`,
       },
     });
 }
