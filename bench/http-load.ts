@@ -9,22 +9,38 @@ export interface LoadRequest {
   body?: string;
 }
 
+/** What a load run measured. */
+export interface LoadResult {
+  perSecond: number;
+  failures: number;
+  firstFailure?: string;
+  /** Per request, in request order: milliseconds from sending it to reading its whole answer. */
+  latenciesMs: Float64Array;
+  /** How many answers came back with each status code. */
+  statuses: Map<number, number>;
+}
+
 /** Sends `requests` with `concurrency` in flight over keep-alive; returns requests/s and failures. */
 export async function runLoad(
   port: number,
   requests: LoadRequest[],
   concurrency: number,
   expectStatus: number,
-): Promise<{ perSecond: number; failures: number; firstFailure?: string }> {
+): Promise<LoadResult> {
   const agent = new Agent({ keepAlive: true, maxSockets: concurrency });
+  const latenciesMs = new Float64Array(requests.length);
+  const statuses = new Map<number, number>();
   let next = 0;
   let failures = 0;
   let firstFailure: string | undefined;
   const started = process.hrtime.bigint();
   const worker = async (): Promise<void> => {
     while (next < requests.length) {
-      const r = requests[next++];
-      const { status, body } = await send(agent, port, r);
+      const index = next++;
+      const sent = process.hrtime.bigint();
+      const { status, body } = await send(agent, port, requests[index]);
+      latenciesMs[index] = Number(process.hrtime.bigint() - sent) / 1e6;
+      statuses.set(status, (statuses.get(status) ?? 0) + 1);
       if (status !== expectStatus) {
         failures++;
         firstFailure ??= `${status} ${body.slice(0, 300)}`;
@@ -34,7 +50,7 @@ export async function runLoad(
   await Promise.all(Array.from({ length: concurrency }, worker));
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   agent.destroy();
-  return { perSecond: requests.length / seconds, failures, firstFailure };
+  return { perSecond: requests.length / seconds, failures, firstFailure, latenciesMs, statuses };
 }
 
 function send(

@@ -1,11 +1,13 @@
 // `npm run bench -- <name...>`: runs the named benchmarks (all when none is named). Figures are
 // ratios against a baseline measured in the same run, because these machines are shared.
 import { runConsentBench } from './consent.bench';
+import { runGatewayBench } from './gateway.bench';
 import { runTransportBench } from './transport.bench';
 
 const BENCHES: Record<string, () => Promise<void>> = {
   transport: runTransportBench,
   consent: runConsentBench,
+  gateway: runGatewayBench,
 };
 
 async function main(): Promise<void> {
