@@ -55,6 +55,38 @@ describe('two audit-service processes ingesting at once', () => {
     rmSync(dataDir, { recursive: true, force: true });
   });
 
+  const people = nhsNumbers(200);
+  /** Commits `count` events split over both streams, 50 per transaction, numbered from `from`. */
+  const produce = async (from: number, count: number): Promise<void> => {
+    const writers = [
+      { ds: sources[0], writer: new OutboxWriter('consent', 'consent.events') },
+      { ds: sources[1], writer: new OutboxWriter('gateway', 'gateway.events') },
+    ];
+    await Promise.all(
+      writers.map(async ({ ds, writer }, w) => {
+        for (let t = 0; t < count / 2 / 50; t++) {
+          const batch: NewEvent[] = Array.from({ length: 50 }, (_, i) => {
+            const n = from + t * 50 + i;
+            const subjectId = people[n % people.length];
+            return {
+              type: w === 0 ? 'national-opt-out.set.v1' : 'gateway.test-load.v1',
+              streamId: `${w}-${subjectId}`,
+              streamVersion: n + 1,
+              subjectId,
+              actor: { userId: `load-${w}`, org: 'X26', role: 'system' },
+              correlationId: `c-${w}-${n}`,
+              causationId: null,
+              data: {},
+            };
+          });
+          await ds.transaction((tx) => writer.append(tx, batch));
+        }
+      }),
+    );
+  };
+  const logSize = async (): Promise<number> =>
+    (await sources[2].query(`SELECT count(*)::int AS n FROM audit.entries`))[0].n;
+
   it('make one unbroken chain with every event exactly once (20,000 events, two streams)', async () => {
     const ports = [await freePort(), await freePort()];
     for (const port of ports) {
@@ -76,33 +108,7 @@ describe('two audit-service processes ingesting at once', () => {
         ),
       );
     }
-    const people = nhsNumbers(200);
-    const writers = [
-      { ds: sources[0], writer: new OutboxWriter('consent', 'consent.events') },
-      { ds: sources[1], writer: new OutboxWriter('gateway', 'gateway.events') },
-    ];
-    // Producers on both streams commit while both audit processes consume.
-    await Promise.all(
-      writers.map(async ({ ds, writer }, w) => {
-        for (let t = 0; t < EVENTS / 2 / 50; t++) {
-          const batch: NewEvent[] = Array.from({ length: 50 }, (_, i) => {
-            const n = t * 50 + i;
-            const subjectId = people[n % people.length];
-            return {
-              type: w === 0 ? 'national-opt-out.set.v1' : 'gateway.test-load.v1',
-              streamId: `${w}-${subjectId}`,
-              streamVersion: n + 1,
-              subjectId,
-              actor: { userId: `load-${w}`, org: 'X26', role: 'system' },
-              correlationId: `c-${w}-${n}`,
-              causationId: null,
-              data: {},
-            };
-          });
-          await ds.transaction((tx) => writer.append(tx, batch));
-        }
-      }),
-    );
+    await produce(0, EVENTS);
     const audit = sources[2];
     await waitFor(
       async () =>
@@ -128,5 +134,25 @@ describe('two audit-service processes ingesting at once', () => {
     );
     expect(consumed[0] + consumed[1]).toBe(EVENTS);
     expect(Math.min(...consumed)).toBeGreaterThan(0);
+  });
+
+  it('go on without a replica killed mid-append: the other takes over, nothing lost or doubled', async () => {
+    const more = 10_000;
+    const producing = produce(EVENTS, more);
+    await waitFor(async () => (await logSize()) >= EVENTS + 1000, 60_000, 'appends under way');
+    await killAndWait(processes[0], 'SIGKILL');
+    await producing;
+    await waitFor(
+      async () => (await logSize()) >= EVENTS + more,
+      120_000,
+      'the survivor to catch up',
+    );
+    const [{ n, distinct, maxSeq }] = await sources[2].query(
+      `SELECT count(*)::int AS n, count(DISTINCT source_event_id)::int AS distinct, max(seq)::int AS "maxSeq"
+         FROM audit.entries`,
+    );
+    const total = EVENTS + more;
+    expect({ n, distinct, maxSeq }).toEqual({ n: total, distinct: total, maxSeq: total });
+    expect(await new LogVerifier(sources[2]).verify()).toMatchObject({ ok: true, checked: total });
   });
 });
