@@ -482,7 +482,7 @@ describe('Merkle tree (RFC 9162 §2.1)', () => {
       // Random descents of MTH(D[0:size]): every range on the way, left subtrees and right edges.
       const tooMany: string[] = [];
       for (let walk = 0; walk < 20; walk++) {
-        for (let [start, end] = [0, size]; end - start > 1; ) {
+        for (let [start, end] = [0, size]; end - start > 1;) {
           const range = counting(store);
           if (!rangeHash(range.store, start, end).equals(ref.mth(start, end))) {
             tooMany.push(`[${start}, ${end}) wrong`);
