@@ -3,6 +3,7 @@ import { MeController, ServiceCoreModule, type Logger } from '#common';
 import { AuditServiceDefinition } from './audit-service.definition';
 import type { AuditServiceEnv } from './config/env';
 import { LogModule } from './log/log.module';
+import { ReportsModule } from './reports/reports.module';
 
 /** The audit-service application: the shared service core plus this service's features. */
 @Module({})
@@ -10,7 +11,11 @@ export class AppModule {
   static forRoot(config: AuditServiceEnv, logger: Logger): DynamicModule {
     return {
       module: AppModule,
-      imports: [ServiceCoreModule.forRoot(AuditServiceDefinition, config, logger), LogModule],
+      imports: [
+        ServiceCoreModule.forRoot(AuditServiceDefinition, config, logger),
+        LogModule,
+        ReportsModule,
+      ],
       controllers: [MeController],
     };
   }
