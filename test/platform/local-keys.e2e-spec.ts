@@ -8,6 +8,8 @@ import { DIST } from '../support/child-process';
 
 const run = promisify(execFile);
 
+jest.setTimeout(60_000);
+
 describe('local key pair on first start', () => {
   it('is the same pair for every process that finds no keys at the same moment', async () => {
     // The three services and the token tool all start on an empty DATA_DIR under `npm start`;
