@@ -126,10 +126,11 @@ describe('two audit-service processes ingesting at once', () => {
     const consumed = await Promise.all(
       ports.map(async (port) => {
         const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
-        return [...text.matchAll(/^events_consumed_total\{[^}]*\} (\d+)/gm)].reduce(
-          (sum, m) => sum + Number(m[1]),
-          0,
-        );
+        return [
+          ...text.matchAll(
+            /^events_consumed_total\{[^}]*group="audit-service\.ingest\.[^}]*\} (\d+)/gm,
+          ),
+        ].reduce((sum, m) => sum + Number(m[1]), 0);
       }),
     );
     expect(consumed[0] + consumed[1]).toBe(EVENTS);

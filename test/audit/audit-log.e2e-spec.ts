@@ -186,12 +186,25 @@ describe('audit service: the tamper-evident log of every event', () => {
       ]),
     );
     expect(all.map((e) => e.seq)).toEqual(all.map((_, i) => i + 1));
-    const [{ n }] = (await superuser.query(`SELECT count(*)::int AS n FROM audit.entries`)).rows;
-    const [{ events }] = (
-      await superuser.query(
-        `SELECT ((SELECT count(*) FROM consent.outbox) + (SELECT count(*) FROM gateway.outbox))::int AS events`,
-      )
-    ).rows;
+    // One entry per event of every stream, the audit service's own (notices) included; those
+    // are ingested a moment after they are published.
+    const counts = async () =>
+      (
+        await superuser.query(
+          `SELECT (SELECT count(*) FROM audit.entries)::int AS n,
+                  ((SELECT count(*) FROM consent.outbox) + (SELECT count(*) FROM gateway.outbox)
+                   + (SELECT count(*) FROM audit.outbox))::int AS events`,
+        )
+      ).rows[0] as { n: number; events: number };
+    await waitFor(
+      async () => {
+        const { n, events } = await counts();
+        return n === events;
+      },
+      10_000,
+      'every event in the log',
+    );
+    const { n, events } = await counts();
     expect(n).toBe(events);
     const text = JSON.stringify(all);
     expect(text).not.toContain('Private note');

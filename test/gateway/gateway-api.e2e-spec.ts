@@ -118,6 +118,43 @@ describe('sharing gateway: reference data and decisions', () => {
     expect(replay.body.matches).toBe(true);
   });
 
+  it('ends a relationship: later requests lack need-to-know, earlier decisions still replay', async () => {
+    const second = '9434765870';
+    const created = await post('/v1/relationships', {
+      userId: 'sw-1',
+      subjectId: second,
+      type: 'allocated-worker',
+      validFrom: '2026-01-01T00:00:00Z',
+    }).expect(201);
+    const worker = token('sw-1', ['social_worker']);
+    const ask = { subjectId: second, purposeOfUse: 'direct-care', dataCategories: ['care-plan'] };
+    const before = await post('/v1/decisions', ask, worker).expect(200);
+    expect(before.body.outcome).toBe('permit');
+    const ended = await http()
+      .delete(`/v1/relationships/${created.body.relationshipId}`)
+      .set('Authorization', `Bearer ${admin}`)
+      .expect(200);
+    expect(ended.body).toMatchObject({
+      relationshipId: created.body.relationshipId,
+      endedAt: expect.any(String),
+      validUntil: ended.body.endedAt,
+    });
+    const again = await http()
+      .delete(`/v1/relationships/${created.body.relationshipId}`)
+      .set('Authorization', `Bearer ${admin}`)
+      .expect(422);
+    expect(again.body.error).toBe('RELATIONSHIP_ALREADY_ENDED');
+    const after = await post('/v1/decisions', ask, worker).expect(200);
+    expect(after.body.denied[0].reasons.map((r: { code: string }) => r.code)).toEqual([
+      'no-legitimate-relationship',
+    ]);
+    const replay = await http()
+      .post(`/v1/decisions/${before.body.decisionId}/replay`)
+      .set('Authorization', `Bearer ${officer}`)
+      .expect(200);
+    expect(replay.body).toMatchObject({ matches: true, replayed: { outcome: 'permit' } });
+  });
+
   it('releases only permitted categories through the record proxy', async () => {
     const worker = token('sw-1', ['social_worker']);
     const res = await http()
@@ -128,8 +165,10 @@ describe('sharing gateway: reference data and decisions', () => {
     expect(res.body.denied[0]).toMatchObject({ category: 'financial' });
     const metrics = await http().get('/metrics').expect(200);
     expect(metrics.text).toMatch(
-      /gateway_decisions_total\{outcome="partial",channel="record",break_glass="no"[^}]*\} 1/,
+      /gateway_decisions_total\{outcome="partial",channel="record",break_glass="no"[^}]*\} 1\n/,
     );
-    expect(metrics.text).toMatch(/gateway_decision_commit_batch_size_count\{[^}]*\} 2/);
+    const batches = /gateway_decision_commit_batch_size_count\{[^}]*\} (\d+)/.exec(metrics.text);
+    // One observation per committed batch; decisions made one at a time commit one by one.
+    expect(Number(batches?.[1])).toBeGreaterThanOrEqual(4);
   });
 });

@@ -4,6 +4,8 @@ import { AuditServiceDefinition } from './audit-service.definition';
 import type { AuditServiceEnv } from './config/env';
 import { LogModule } from './log/log.module';
 import { ReportsModule } from './reports/reports.module';
+import { NotificationsModule } from './notifications/notifications.module';
+import { FhirModule } from './fhir/fhir.module';
 
 /** The audit-service application: the shared service core plus this service's features. */
 @Module({})
@@ -15,6 +17,8 @@ export class AppModule {
         ServiceCoreModule.forRoot(AuditServiceDefinition, config, logger),
         LogModule,
         ReportsModule,
+        NotificationsModule,
+        FhirModule,
       ],
       controllers: [MeController],
     };

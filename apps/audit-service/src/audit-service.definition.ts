@@ -2,6 +2,7 @@ import { SERVICE_SCHEMAS, TOPICS, type ServiceDefinition } from '#common';
 import { AuditTransportTables1763800000000 } from './migrations/1763800000000-transport-tables';
 import { AuditLog1764100000000 } from './migrations/1764100000000-audit-log';
 import { AuditReports1764200000000 } from './migrations/1764200000000-reports';
+import { AuditNotifications1764300000000 } from './migrations/1764300000000-notifications';
 import type { AuditServiceEnv } from './config/env';
 
 /** audit-service: its schema, its outbox topic and its migrations, in order. */
@@ -12,7 +13,12 @@ export const AuditServiceDefinition: ServiceDefinition = {
   title: 'Care Consent Ledger: audit service',
   description:
     'The tamper-evident confidentiality access log with proofs, IG reports, the disclosure register and notices to service users.',
-  migrations: [AuditTransportTables1763800000000, AuditLog1764100000000, AuditReports1764200000000],
+  migrations: [
+    AuditTransportTables1763800000000,
+    AuditLog1764100000000,
+    AuditReports1764200000000,
+    AuditNotifications1764300000000,
+  ],
   // The log is written as a role that may only INSERT and SELECT it (AUDIT_DB_ROLE).
   runtimeRole: (config) => {
     const role = (config as AuditServiceEnv).AUDIT_DB_ROLE;

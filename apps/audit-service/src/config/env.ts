@@ -8,6 +8,7 @@ import {
   Matches,
   Max,
   Min,
+  ValidateIf,
 } from 'class-validator';
 import { CommonEnv } from '#common';
 
@@ -88,6 +89,75 @@ export class AuditServiceEnv extends CommonEnv {
   @IsOptional()
   @IsString()
   REPORT_SURNAME_KEY_FILE?: string;
+
+  /**
+   * GOV.UK Notify API key: when set, disclosure notices go through Notify; when not, each is
+   * written as a file under NOTIFICATION_OUTBOX_DIR for a developer to read.
+   */
+  @IsOptional()
+  @Matches(
+    /^.+-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i,
+    { message: '$property must be a GOV.UK Notify API key (key name, service id, secret)' },
+  )
+  NOTIFY_API_KEY?: string;
+
+  /** Notify email template for notices: subject `((subject))`, content `((body))`. */
+  @ValidateIf((env: AuditServiceEnv) => Boolean(env.NOTIFY_API_KEY))
+  @Matches(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, {
+    message: '$property must be a Notify template id (a UUID) when NOTIFY_API_KEY is set',
+  })
+  NOTIFY_TEMPLATE_EMAIL?: string;
+
+  /** Notify text message template for notices: content `((body))`. */
+  @ValidateIf((env: AuditServiceEnv) => Boolean(env.NOTIFY_API_KEY))
+  @Matches(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, {
+    message: '$property must be a Notify template id (a UUID) when NOTIFY_API_KEY is set',
+  })
+  NOTIFY_TEMPLATE_SMS?: string;
+
+  /** Notify letter template for notices: heading `((subject))`, content `((body))`. */
+  @ValidateIf((env: AuditServiceEnv) => Boolean(env.NOTIFY_API_KEY))
+  @Matches(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, {
+    message: '$property must be a Notify template id (a UUID) when NOTIFY_API_KEY is set',
+  })
+  NOTIFY_TEMPLATE_LETTER?: string;
+
+  /** Where notices are written without NOTIFY_API_KEY; DATA_DIR/notifications when unset. */
+  @IsOptional()
+  @IsString()
+  NOTIFICATION_OUTBOX_DIR?: string;
+
+  /** How often the sender looks for notices due, and for deferrals past their review date. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  @Max(3_600_000)
+  NOTIFICATION_SEND_INTERVAL_MS = 1000;
+
+  /** Delivery attempts before a notice is marked failed (`attempts-exhausted`). */
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  NOTIFICATION_MAX_ATTEMPTS = 8;
+
+  /** The first retry comes after about this long, doubling (with jitter) each time ... */
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  @Max(86_400_000)
+  NOTIFICATION_RETRY_BASE_MS = 60_000;
+
+  /** ... up to this. */
+  @Type(() => Number)
+  @IsInt()
+  @Min(10)
+  @Max(86_400_000)
+  NOTIFICATION_RETRY_CAP_MS = 3_600_000;
+
+  /** Who a person asks or complains to; the notice reads "Contact <this>." (one line). */
+  @Matches(/^[^\r\n]{3,300}$/, { message: '$property must be one line of 3-300 characters' })
+  NOTICE_CONTACT = 'the Data Protection Officer of the council that keeps your care record';
 }
 
 /** Reads and validates the environment; the only place audit-service reads process.env. */

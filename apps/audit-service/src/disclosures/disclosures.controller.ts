@@ -26,7 +26,13 @@ export interface DisclosureView {
   /** Shared on a basis other than the person's consent (public task, statute, override). */
   withoutConsent: boolean;
   breakGlass: boolean;
-  notification: null | { status: string };
+  /** The override whose window this disclosure was made in, if any. */
+  breakGlassWindowId: string | null;
+  /**
+   * The notice telling the person of this disclosure, when it obliged one: an override's own,
+   * which also covers reads made inside the override's window.
+   */
+  notification: null | { id: string; status: string; sentAt?: string };
   /** Where the person can fetch an inclusion proof of this entry. */
   proof: string;
 }
@@ -67,6 +73,7 @@ export class DisclosuresController {
         ORDER BY seq DESC LIMIT 1000`,
       [subjectId],
     );
+    const notices = await this.noticesFor(rows.map(({ entry }) => entry));
     const disclosures = rows.map(({ entry }): DisclosureView => {
       const details = entry.details as {
         decisionId: string;
@@ -87,13 +94,29 @@ export class DisclosuresController {
         legalBasis: entry.legalBasis,
         withoutConsent: basis.article6 !== CONSENT_BASIS,
         breakGlass: Boolean(details.breakGlass) || Boolean(details.breakGlassWindowId),
-        notification: null,
+        breakGlassWindowId: details.breakGlassWindowId ?? null,
+        notification: noticeView(
+          notices.get(details.decisionId) ??
+            (details.breakGlassWindowId ? notices.get(details.breakGlassWindowId) : undefined),
+          staff,
+        ),
         proof: `/v1/audit/entries/${entry.seq}/proof`,
       };
     });
+    // While an IG officer holds a notice back, the person must not learn of the disclosure
+    // from their own register either: that would defeat the deferral (risk of harm, or an
+    // investigation prejudiced). It appears once the notice is released.
+    const visible = staff
+      ? disclosures
+      : disclosures.filter((d) => {
+          const notice =
+            notices.get(d.decisionId) ??
+            (d.breakGlassWindowId ? notices.get(d.breakGlassWindowId) : undefined);
+          return notice?.status !== 'deferred';
+        });
     if (accept?.includes('text/csv')) {
       void reply.header('content-type', 'text/csv; charset=utf-8');
-      return toCsv(disclosures as unknown as Record<string, unknown>[], [
+      return toCsv(visible as unknown as Record<string, unknown>[], [
         'seq',
         'at',
         'recipientOrg',
@@ -105,6 +128,49 @@ export class DisclosuresController {
         'breakGlass',
       ]);
     }
-    return disclosures;
+    return visible;
   }
+
+  /** The notices of these entries' decisions and override windows, by decision id. */
+  private async noticesFor(entries: LogEntry[]): Promise<Map<string, NoticeRow>> {
+    const ids = new Set<string>();
+    for (const entry of entries) {
+      const { decisionId, breakGlassWindowId } = entry.details as {
+        decisionId?: unknown;
+        breakGlassWindowId?: unknown;
+      };
+      for (const id of [decisionId, breakGlassWindowId]) {
+        if (typeof id === 'string' && UUID.test(id)) ids.add(id);
+      }
+    }
+    if (ids.size === 0) return new Map();
+    const rows: NoticeRow[] = await this.dataSource.query(
+      `SELECT decision_id::text AS decision_id, id, status, sent_at FROM audit.notifications
+        WHERE decision_id = ANY($1::uuid[])`,
+      [[...ids]],
+    );
+    return new Map(rows.map((r) => [r.decision_id, r]));
+  }
+}
+
+interface NoticeRow {
+  decision_id: string;
+  id: string;
+  status: string;
+  sent_at: Date | null;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * A deferred notice is shown to IG staff only: telling the person a notice is being held back
+ * would tell them what the deferral protects.
+ */
+function noticeView(notice: NoticeRow | undefined, staff: boolean): DisclosureView['notification'] {
+  if (!notice || (!staff && notice.status === 'deferred')) return null;
+  return {
+    id: notice.id,
+    status: notice.status,
+    ...(notice.sent_at ? { sentAt: notice.sent_at.toISOString() } : {}),
+  };
 }

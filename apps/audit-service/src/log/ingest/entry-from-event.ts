@@ -106,6 +106,26 @@ export function entryFromEvent(event: EventEnvelope): EntryContent {
         details: { ...base.details, ...pick(data, ['decisionId']) },
       };
     default:
+      // Notice status changes: ids, statuses and codes only (never the notice or an address).
+      if (event.type.startsWith('audit.notification.')) {
+        return {
+          ...base,
+          outcome: text(data.status) ?? 'recorded',
+          details: {
+            ...base.details,
+            ...pick(data, [
+              'notificationId',
+              'decisionId',
+              'channel',
+              'attempt',
+              'reason',
+              'failureReason',
+              'reviewBy',
+              'nextAttemptAt',
+            ]),
+          },
+        };
+      }
       return referenceEntry(base, data);
   }
 }

@@ -161,14 +161,17 @@ export class RelationshipsController {
     @CorrelationId() correlationId: string,
   ): Promise<RelationshipView> {
     return this.store.change(editor, correlationId, async (tx) => {
+      // Wrapped in a SELECT: TypeORM answers a bare UPDATE with [rows, count], not rows.
       const rows: RelationshipRow[] = await tx.query(
-        `UPDATE gateway.relationships
-            SET ended_at = now(),
-                valid_until = CASE WHEN valid_until IS NULL OR valid_until > now() THEN now()
-                                   ELSE valid_until END,
-                version = version + 1, updated_at = now()
-          WHERE relationship_id = $1 AND ended_at IS NULL
-          RETURNING ${COLUMNS}`,
+        `WITH ended AS (
+          UPDATE gateway.relationships
+              SET ended_at = now(),
+                  valid_until = CASE WHEN valid_until IS NULL OR valid_until > now() THEN now()
+                                     ELSE valid_until END,
+                  version = version + 1, updated_at = now()
+            WHERE relationship_id = $1 AND ended_at IS NULL
+          RETURNING ${COLUMNS})
+         SELECT * FROM ended`,
         [relationshipId],
       );
       if (rows.length === 0) {
