@@ -12,7 +12,7 @@ import {
   type FieldProblem,
 } from '#common';
 import type { LogEntry } from '../log/ingest/entry-from-event';
-import { invalidInput, unknownParameters } from '../reports/report-query';
+import { invalidInput, unknownParameters } from '../http/query-params';
 import {
   ACCESS_ACTIONS,
   auditEventOf,

@@ -1,5 +1,5 @@
 import { DomainError } from '#common';
-import { invalidInput } from '../reports/report-query';
+import { invalidInput } from '../http/query-params';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -16,38 +16,16 @@ import { entryBytes } from '../domain/chain';
 import { loadNodes, storeOf } from '../append/log-appender';
 import { TreeHeadService } from '../tree-heads/tree-head.service';
 import type { TreeHead } from '../tree-heads/tree-head';
+import {
+  instantParameter,
+  invalidInput,
+  unknownParameters,
+  wholeNumberParameter,
+} from '../../http/query-params';
 import { toCsv, toEntryView, type EntryRow, type EntryView } from './entry-view';
 
 const AUDITORS = ['ig_officer', 'caldicott_guardian'] as const;
 const SAFE_TEXT = /^[A-Za-z0-9._:@,-]{1,128}$/;
-
-function invalid(problems: FieldProblem[]): DomainError {
-  return new DomainError(
-    'VALIDATION_FAILED',
-    `The request is invalid: ${[...new Set(problems.map((p) => p.field))].join(', ')}.`,
-    'invalid',
-    problems,
-  );
-}
-
-function positiveInt(field: string, value: unknown, problems: FieldProblem[]): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (typeof value !== 'string' || !/^\d{1,15}$/.test(value) || !Number.isSafeInteger(n)) {
-    problems.push({ field, problem: `${field} must be a whole number` });
-    return undefined;
-  }
-  return n;
-}
-
-function instant(field: string, value: unknown, problems: FieldProblem[]): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value.length > 40 || Number.isNaN(Date.parse(value))) {
-    problems.push({ field, problem: `${field} must be an ISO 8601 date or date-time` });
-    return undefined;
-  }
-  return new Date(value).toISOString();
-}
 
 /** The log: search, tree heads, keys, inclusion and consistency proofs. */
 @ApiTags('audit log')
@@ -75,8 +53,7 @@ export class EntriesController {
     @Headers('accept') accept: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<{ entries: EntryView[]; nextCursor: string | null } | string> {
-    const problems: FieldProblem[] = [];
-    const known = [
+    const problems = unknownParameters(query, [
       'subjectId',
       'actorId',
       'org',
@@ -86,11 +63,7 @@ export class EntriesController {
       'to',
       'cursor',
       'limit',
-    ];
-    for (const key of Object.keys(query)) {
-      if (!known.includes(key))
-        problems.push({ field: key, problem: `${key} is not a known parameter` });
-    }
+    ]);
     const subjectId = query.subjectId;
     if (subjectId !== undefined && (typeof subjectId !== 'string' || !isValidNhsNumber(subjectId)))
       problems.push({ field: 'subjectId', problem: 'subjectId must be a valid NHS number' });
@@ -99,13 +72,13 @@ export class EntriesController {
       if (v !== undefined && (typeof v !== 'string' || !SAFE_TEXT.test(v)))
         problems.push({ field, problem: `${field} must be 1-128 letters, digits or ._:@,-` });
     }
-    const from = instant('from', query.from, problems);
-    const to = instant('to', query.to, problems);
-    const cursor = positiveInt('cursor', query.cursor, problems);
-    const limit = positiveInt('limit', query.limit, problems) ?? 100;
+    const from = instantParameter('from', query.from, problems)?.toISOString();
+    const to = instantParameter('to', query.to, problems)?.toISOString();
+    const cursor = wholeNumberParameter('cursor', query.cursor, problems);
+    const limit = wholeNumberParameter('limit', query.limit, problems) ?? 100;
     if (limit < 1 || limit > 1000)
       problems.push({ field: 'limit', problem: 'limit must be 1-1000' });
-    if (problems.length > 0) throw invalid(problems);
+    if (problems.length > 0) throw invalidInput(problems);
     const rows: EntryRow[] = await this.dataSource.query(
       `SELECT entry, hash, prev_hash FROM audit.entries
         WHERE ($1::text IS NULL OR subject_id = $1) AND ($2::text IS NULL OR actor_id = $2)
@@ -207,10 +180,10 @@ export class EntriesController {
     @CurrentUser() user: AuthenticatedUser,
   ): Promise<Record<string, unknown>> {
     const problems: FieldProblem[] = [];
-    const seq = positiveInt('seq', seqText, problems);
-    const requestedSize = positiveInt('treeSize', treeSizeText, problems);
+    const seq = wholeNumberParameter('seq', seqText, problems);
+    const requestedSize = wholeNumberParameter('treeSize', treeSizeText, problems);
     if (seq === 0) problems.push({ field: 'seq', problem: 'seq starts at 1' });
-    if (problems.length > 0 || seq === undefined) throw invalid(problems);
+    if (problems.length > 0 || seq === undefined) throw invalidInput(problems);
     const rows: EntryRow[] = await this.dataSource.query(
       `SELECT entry, hash, prev_hash FROM audit.entries WHERE seq = $1`,
       [seq],
@@ -266,14 +239,14 @@ export class EntriesController {
     @Query('to') toText: string | undefined,
   ): Promise<{ from: number; to: number; proof: string[]; fromRoot: string; toRoot: string }> {
     const problems: FieldProblem[] = [];
-    const from = positiveInt('from', fromText ?? '', problems);
-    const to = positiveInt('to', toText ?? '', problems);
-    if (problems.length > 0 || from === undefined || to === undefined) throw invalid(problems);
+    const from = wholeNumberParameter('from', fromText ?? '', problems);
+    const to = wholeNumberParameter('to', toText ?? '', problems);
+    if (problems.length > 0 || from === undefined || to === undefined) throw invalidInput(problems);
     const [{ size }]: { size: string }[] = await this.dataSource.query(
       `SELECT coalesce(max(seq), 0)::text AS size FROM audit.entries`,
     );
     if (from > to || to > Number(size)) {
-      throw invalid([{ field: 'to', problem: `need from <= to <= ${size} (the log's size)` }]);
+      throw invalidInput([{ field: 'to', problem: `need from <= to <= ${size} (the log's size)` }]);
     }
     const work = (store: Parameters<typeof rootHash>[0]) => ({
       proof: consistencyProof(store, from, to),

@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsString, Length, ValidateBy } from 'class-validator';
-import { instantParameter } from '../../reports/report-query';
+import { instantParameter } from '../../http/query-params';
 
 /** POST /v1/notifications/{id}/deferral. */
 export class DeferralDto {

@@ -3,7 +3,7 @@ import { ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
 import { isOneOf, isValidNhsNumber, Roles, type FieldProblem } from '#common';
-import { invalidInput, unknownParameters } from '../../reports/report-query';
+import { invalidInput, unknownParameters } from '../../http/query-params';
 import { notificationIdOf, notificationNotFound } from '../notification-id';
 import { readNotifications, type NotificationView } from '../notification-view';
 

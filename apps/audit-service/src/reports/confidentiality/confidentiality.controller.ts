@@ -5,7 +5,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { Roles } from '#common';
 import type { LogEntry } from '../../log/ingest/entry-from-event';
 import { toCsv } from '../../log/query/entry-view';
-import { readPeriod } from '../report-query';
+import { readPeriod } from '../../http/query-params';
 import { ReportSettings } from '../report-settings';
 import {
   ACCESS_ACTIONS,

@@ -4,7 +4,7 @@ import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
 import { Roles } from '#common';
 import { toCsv } from '../../log/query/entry-view';
-import { readPeriod } from '../report-query';
+import { readPeriod } from '../../http/query-params';
 import { ReportSettings } from '../report-settings';
 import { informationFlows, type DisclosureGroup, type InformationFlow } from './flow-register';
 

@@ -5,7 +5,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import { Roles, type FieldProblem } from '#common';
 import { toCsv } from '../../log/query/entry-view';
 import { localTime } from '../confidentiality/flags';
-import { instantParameter, invalidInput, unknownParameters } from '../report-query';
+import { instantParameter, invalidInput, unknownParameters } from '../../http/query-params';
 import { ReportSettings } from '../report-settings';
 import {
   recertificationDue,

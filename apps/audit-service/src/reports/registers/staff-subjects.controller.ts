@@ -10,7 +10,7 @@ import {
   type AuthenticatedUser,
 } from '#common';
 import { DataSource } from 'typeorm';
-import { invalidInput } from '../report-query';
+import { invalidInput } from '../../http/query-params';
 import { ODS_CODE, PRINCIPAL_ID, REGISTER_EDITORS, registerActor } from './register-editors';
 
 /** Stored, so never renamed: the log entry of a change to the staff register. */

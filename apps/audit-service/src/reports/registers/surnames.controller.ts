@@ -12,7 +12,7 @@ import {
   type FieldProblem,
 } from '#common';
 import { DataSource } from 'typeorm';
-import { invalidInput } from '../report-query';
+import { invalidInput } from '../../http/query-params';
 import { PRINCIPAL_ID, REGISTER_EDITORS, registerActor } from './register-editors';
 import { normaliseSurname, surnameHash, surnameKeyId } from './surname-hash';
 import { SurnameKey } from './surname-key';

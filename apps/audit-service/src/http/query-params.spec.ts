@@ -1,5 +1,5 @@
 import { DomainError } from '#common';
-import { readPeriod } from './report-query';
+import { readPeriod } from './query-params';
 
 const problemsOf = (query: Record<string, unknown>) => {
   try {

@@ -76,3 +76,18 @@ export function readPeriod(
   if (problems.length > 0) throw invalidInput(problems);
   return { from: from ?? null, to: to ?? null };
 }
+
+/** A whole number (a seq, a tree size, a page size); undefined when absent. */
+export function wholeNumberParameter(
+  field: string,
+  value: unknown,
+  problems: FieldProblem[],
+): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (typeof value !== 'string' || !/^\d{1,15}$/.test(value) || !Number.isSafeInteger(n)) {
+    problems.push({ field, problem: `${field} must be a whole number` });
+    return undefined;
+  }
+  return n;
+}
