@@ -4,7 +4,6 @@ import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
-import type { DataSource } from 'typeorm';
 import {
   createServiceDataSource,
   ensureLocalKeyPair,
@@ -23,7 +22,14 @@ import {
   replayReplica,
   type ReplicaEvent,
 } from '../apps/sharing-gateway/src/consent-replica/replica-state';
-import { DecisionFactsRepository } from '../apps/sharing-gateway/src/decisions/decision-facts.repository';
+import {
+  AGREEMENT_JSON,
+  agreementFacts,
+  DecisionFactsRepository,
+  LIVE_FACTS,
+  type AgreementBody,
+} from '../apps/sharing-gateway/src/decisions/decision-facts.repository';
+import type { StoredFacts } from '../apps/sharing-gateway/src/decisions/decision.service';
 import { DEFAULT_POLICY_CONFIG, evaluate } from '../apps/sharing-gateway/src/policy/evaluate';
 import type {
   Decision,
@@ -1170,13 +1176,32 @@ async function benchEvaluate(db: Client): Promise<{
   samples: number;
   agreements: number;
 }> {
-  const rows: { request: DecisionRequest; facts: DecisionFacts; decision: Decision }[] = (
+  const stored: { request: DecisionRequest; facts: StoredFacts; decision: Decision }[] = (
     await db.query(
       `SELECT body->'request' AS request, body->'facts' AS facts, body->'decision' AS decision
          FROM gateway.decisions ORDER BY decision_id LIMIT $1`,
       [FACT_SAMPLES],
     )
   ).rows;
+  // Decisions store agreements by reference; the bench never changes an agreement, so the
+  // current rows are the versions each decision read (checked).
+  const [{ agreements: all }]: { agreements: AgreementBody[] }[] = (
+    await db.query(`SELECT json_agg(${AGREEMENT_JSON}) AS agreements FROM gateway.agreements a`)
+  ).rows;
+  const byId = new Map(all.map((a) => [a.agreementId, agreementFacts(a)]));
+  const rows = stored.map((r) => {
+    const facts: DecisionFacts = {
+      ...r.facts,
+      agreements: r.facts.agreements.map((ref) => {
+        const agreement = byId.get(ref.agreementId);
+        if (agreement?.version !== ref.version) {
+          throw new Error(`agreement ${ref.agreementId} v${ref.version} changed during the bench`);
+        }
+        return agreement;
+      }),
+    };
+    return { request: r.request, facts, decision: r.decision };
+  });
   const config = DEFAULT_POLICY_CONFIG;
   const essence = (d: Decision) =>
     JSON.stringify([
@@ -1258,15 +1283,7 @@ async function databaseCosts(
   });
   await ds.initialize();
   try {
-    // The repository's one statement, captured as it is sent, for EXPLAIN below.
-    let statement: { sql: string; params: unknown[] } | null = null;
-    const capturing = {
-      query: (sql: string, params: unknown[]) => {
-        statement ??= { sql, params };
-        return ds.query(sql, params);
-      },
-    };
-    const repository = new DecisionFactsRepository(capturing as unknown as DataSource);
+    const repository = new DecisionFactsRepository(ds);
     const asks = requests.map((r) => {
       const token = (r.headers?.authorization ?? '').slice('Bearer '.length);
       const { sub } = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()) as {
@@ -1284,13 +1301,17 @@ async function databaseCosts(
       sequential[i] = Number(process.hrtime.bigint() - t0) / 1e6;
     }
 
-    const captured = statement as { sql: string; params: unknown[] } | null;
-    if (captured === null) throw new Error('the facts repository sent no query');
+    // The repository's one statement as it is sent once its agreements are cached.
+    const cachedVersion = repository.agreementsVersion;
+    if (cachedVersion === null) throw new Error('the facts repository cached no agreements');
     let planningMs = 0;
     let executionMs = 0;
     for (let i = 0; i < FACT_QUERIES_EXPLAINED; i++) {
       const rows: { 'QUERY PLAN': { 'Planning Time': number; 'Execution Time': number }[] }[] =
-        await ds.query(`EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) ${captured.sql}`, [...asks[i]]);
+        await ds.query(`EXPLAIN (ANALYZE, TIMING OFF, FORMAT JSON) ${LIVE_FACTS}`, [
+          ...asks[i],
+          cachedVersion,
+        ]);
       planningMs += rows[0]['QUERY PLAN'][0]['Planning Time'] / FACT_QUERIES_EXPLAINED;
       executionMs += rows[0]['QUERY PLAN'][0]['Execution Time'] / FACT_QUERIES_EXPLAINED;
     }

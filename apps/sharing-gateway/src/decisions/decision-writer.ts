@@ -31,17 +31,28 @@ interface Pending {
 }
 
 const MAX_BATCH = 256;
+/** Group commits in flight at once, so a slow commit (a slow WAL flush) does not hold up the rest. */
+export const MAX_IN_FLIGHT = 3;
+/**
+ * While a commit is in flight, another starts only once this many decisions wait; fewer wait for
+ * it to finish and go together. Starting one per free slot at once made batches small: with
+ * fsync at 0.2 ms, 3 eager commits in flight cost ~15% more CPU per decision (PostgreSQL 0.50
+ * vs 0.43 ms, gateway 0.32 vs 0.28 ms) for no more decisions/s than one at a time.
+ */
+export const MIN_PARALLEL_BATCH = 32;
 
 /**
- * Stores decisions with their events by group commit: requests that arrive while a commit is
- * in flight wait and are written together in the next one, so every decision is durable
- * (synchronous_commit stays on) without paying one commit per request. A caller's promise
- * settles only when its decision is committed, or rejects when the commit failed.
+ * Stores decisions with their events by group commit: requests that arrive while commits are in
+ * flight wait and are written together in the next one, so every decision is durable
+ * (synchronous_commit stays on) without paying one commit per request. Up to MAX_IN_FLIGHT
+ * batches commit concurrently (see MIN_PARALLEL_BATCH); decisions are independent, so the order
+ * of commits does not matter. A caller's promise settles only when the batch holding its
+ * decision committed, or rejects when that commit failed.
  */
 @Injectable()
 export class DecisionWriter {
   private queue: Pending[] = [];
-  private flushing = false;
+  private inFlight = 0;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -53,75 +64,90 @@ export class DecisionWriter {
   write(record: DecisionRecord): Promise<void> {
     return new Promise((resolve, reject) => {
       this.queue.push({ record, resolve, reject });
-      if (!this.flushing) void this.flush();
+      this.startCommits();
     });
   }
 
-  private async flush(): Promise<void> {
-    this.flushing = true;
-    try {
-      while (this.queue.length > 0) {
-        const batch = this.queue.splice(0, MAX_BATCH);
-        try {
-          await this.insert(batch.map((p) => p.record));
-          this.metrics.commitBatch.observe(batch.length);
-          for (const p of batch) p.resolve();
-        } catch (error) {
-          this.logger.error({ err: error, decisions: batch.length }, 'decision commit failed');
-          for (const p of batch) p.reject(error);
-        }
-      }
-    } finally {
-      this.flushing = false;
+  private startCommits(): void {
+    while (
+      this.inFlight < MAX_IN_FLIGHT &&
+      this.queue.length > 0 &&
+      (this.inFlight === 0 || this.queue.length >= MIN_PARALLEL_BATCH)
+    ) {
+      this.inFlight++;
+      void this.commit(this.queue.splice(0, MAX_BATCH)).finally(() => {
+        this.inFlight--;
+        this.startCommits();
+      });
     }
+  }
+
+  private async commit(batch: Pending[]): Promise<void> {
+    try {
+      await this.insert(batch.map((p) => p.record));
+    } catch (error) {
+      this.logger.error({ err: error, decisions: batch.length }, 'decision commit failed');
+      for (const p of batch) p.reject(error);
+      return;
+    }
+    this.metrics.commitBatch.observe(batch.length);
+    for (const p of batch) p.resolve();
   }
 
   /** One statement, so atomic without an explicit transaction: decisions, windows, events. */
   private async insert(records: DecisionRecord[]): Promise<void> {
-    const windows = records
-      .filter((r) => r.window !== null)
-      .map((r) => ({ decision_id: r.decisionId, ...r.window }));
-    const params: unknown[] = [
-      records.map((r) => r.decisionId),
-      records.map((r) => r.decidedAt),
-      records.map((r) => r.subjectId),
-      records.map((r) => r.requesterUserId),
-      records.map((r) => r.callerUserId),
-      records.map((r) => r.outcome),
-      records.map((r) => r.channel),
-      records.map((r) => r.correlationId),
-      records.map((r) => JSON.stringify(r.body)),
-      JSON.stringify(
-        windows.map((w) => ({
-          decision_id: w.decision_id,
-          user_id: w.userId,
-          subject_id: w.subjectId,
-          statute: w.statute,
-          opens_at: w.opensAt,
-          closes_at: w.closesAt,
-        })),
-      ),
-    ];
+    const windows = records.flatMap((r) =>
+      r.window === null
+        ? []
+        : [
+            {
+              decision_id: r.decisionId,
+              user_id: r.window.userId,
+              subject_id: r.window.subjectId,
+              statute: r.window.statute,
+              opens_at: r.window.opensAt,
+              closes_at: r.window.closesAt,
+            },
+          ],
+    );
+    // Rows as one json document rather than a jsonb[] of bodies: pg's per-element array
+    // escaping of the bodies was 8.6% of the gateway's CPU.
+    const decisions = JSON.stringify(
+      records.map((r) => ({
+        decision_id: r.decisionId,
+        decided_at: r.decidedAt,
+        subject_id: r.subjectId,
+        requester_user_id: r.requesterUserId,
+        caller_user_id: r.callerUserId,
+        outcome: r.outcome,
+        channel: r.channel,
+        correlation_id: r.correlationId,
+        body: r.body,
+      })),
+    );
     const outboxed = this.outbox.statement(
       records.map((r) => r.event),
-      params.length + 1,
+      3,
     );
     await this.dataSource.query(
       `WITH decided AS (
          INSERT INTO gateway.decisions
            (decision_id, decided_at, subject_id, requester_user_id, caller_user_id, outcome,
             channel, correlation_id, body)
-         SELECT * FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[], $5::text[],
-                              $6::text[], $7::text[], $8::text[], $9::jsonb[])),
+         SELECT decision_id, decided_at, subject_id, requester_user_id, caller_user_id, outcome,
+                channel, correlation_id, body
+           FROM jsonb_to_recordset($1::jsonb) AS d(decision_id uuid, decided_at timestamptz,
+                subject_id text, requester_user_id text, caller_user_id text, outcome text,
+                channel text, correlation_id text, body jsonb)),
        windows AS (
          INSERT INTO gateway.break_glass_windows
            (decision_id, user_id, subject_id, statute, opens_at, closes_at)
          SELECT decision_id, user_id, subject_id, statute, opens_at, closes_at
-           FROM jsonb_to_recordset($10::jsonb) AS w(decision_id uuid, user_id text,
+           FROM jsonb_to_recordset($2::jsonb) AS w(decision_id uuid, user_id text,
                 subject_id text, statute text, opens_at timestamptz, closes_at timestamptz)),
        ${outboxed.cte}
        SELECT 1`,
-      [...params, ...outboxed.params],
+      [decisions, JSON.stringify(windows), ...outboxed.params],
     );
   }
 }

@@ -18,6 +18,7 @@ import {
 import type { SharingGatewayEnv } from '../config/env';
 import { DEFAULT_POLICY_CONFIG, evaluate } from '../policy/evaluate';
 import type {
+  AgreementFacts,
   Decision,
   DecisionFacts,
   DecisionRequest,
@@ -40,6 +41,17 @@ export interface DecisionInput {
   correlationId: string;
 }
 
+/**
+ * The facts as stored with a decision. Agreements are kept by reference: copying every agreement
+ * naming the organisation (~26) made each body ~15 KB and capped write throughput; a replay
+ * rebuilds them from reference_history as visible in the decision's snapshot anyway. The
+ * agreements whose basis the decision used are also kept in full, for a reader of the decision.
+ */
+export type StoredFacts = Omit<DecisionFacts, 'agreements'> & {
+  agreements: { agreementId: string; version: number }[];
+  agreementsUsed: AgreementFacts[];
+};
+
 /** A decision as stored: the answer, the request and the facts it was made from. */
 export interface StoredDecision {
   decisionId: string;
@@ -48,7 +60,7 @@ export interface StoredDecision {
   correlationId: string;
   caller: { userId: string; org: string; roles: Role[] };
   request: DecisionRequest;
-  facts: DecisionFacts;
+  facts: StoredFacts;
   /** The PostgreSQL snapshot the facts were read in (for replay). */
   snapshot: string;
   decision: Decision;
@@ -172,7 +184,7 @@ export class DecisionService {
       correlationId: input.correlationId,
       caller: { userId: input.caller.userId, org: input.caller.org, roles: input.caller.roles },
       request,
-      facts,
+      facts: storedFacts(facts, decision),
       snapshot: loaded.snapshot,
       decision,
       breakGlassWindow,
@@ -330,6 +342,15 @@ export class DecisionService {
       );
     }
   }
+}
+
+function storedFacts(facts: DecisionFacts, decision: Decision): StoredFacts {
+  const used = decision.legalBasis.agreementIds;
+  return {
+    ...facts,
+    agreements: facts.agreements.map((a) => ({ agreementId: a.agreementId, version: a.version })),
+    agreementsUsed: facts.agreements.filter((a) => used.includes(a.agreementId)),
+  };
 }
 
 /** Two decisions agree when they permit and deny the same things for the same reasons. */

@@ -1,11 +1,60 @@
 import { isSensitiveCategory, type DataCategory, type Purpose } from '#common';
 import type { AgreementFacts, OrganisationFacts, Reason, UserFacts } from './policy.types';
 import { reason } from './reason.messages';
-import { inForce } from './validity.rule';
+import { inForceAt } from './validity.rule';
 
 /** The agreements that may carry a share of one category, or the single most specific reason. */
 export type AgreementCheck =
   { candidates: AgreementFacts[]; reason: null } | { candidates: []; reason: Reason };
+
+/** An agreement naming the recipient organisation and the purpose, judged once per request. */
+interface RequestAgreement {
+  agreement: AgreementFacts;
+  active: boolean;
+  namesRole: boolean;
+  /** In the UK, or transfer safeguards recorded (UK GDPR Chapter V). */
+  transferAllowed: boolean;
+}
+
+/**
+ * What of step 3 does not depend on the category, worked out once per request: which agreements
+ * name the recipient organisation and the purpose, and whether each is active, names one of the
+ * requester's roles and allows the transfer. Their order is the order of `agreements`.
+ */
+export interface RequestAgreements {
+  organisation: OrganisationFacts;
+  agreements: RequestAgreement[];
+  /** Some active agreement for the request names one of the requester's roles. */
+  activeNamingRole: boolean;
+}
+
+export function agreementsForRequest(
+  purpose: Purpose,
+  user: UserFacts,
+  organisation: OrganisationFacts,
+  agreements: readonly AgreementFacts[],
+  at: number,
+): RequestAgreements {
+  const kind = `kind:${organisation.kind}`;
+  const inUk = organisation.country === 'GB';
+  const forRequest: RequestAgreement[] = [];
+  let activeNamingRole = false;
+  for (const agreement of agreements) {
+    const { parties } = agreement;
+    if (!(parties.includes(organisation.odsCode) || parties.includes(kind))) continue;
+    if (!agreement.purposes.includes(purpose)) continue;
+    const active = agreementActive(agreement, at);
+    const namesRole = agreement.roles.some((role) => user.roles.includes(role));
+    if (active && namesRole) activeNamingRole = true;
+    forRequest.push({
+      agreement,
+      active,
+      namesRole,
+      transferAllowed: inUk || hasTransferSafeguards(agreement),
+    });
+  }
+  return { organisation, agreements: forRequest, activeNamingRole };
+}
 
 /**
  * Step 3: an active data sharing agreement covers the recipient organisation, one of the
@@ -14,39 +63,36 @@ export type AgreementCheck =
  */
 export function checkAgreements(
   category: DataCategory,
-  purpose: Purpose,
-  user: UserFacts,
-  organisation: OrganisationFacts,
-  agreements: AgreementFacts[],
-  at: Date,
+  request: RequestAgreements,
 ): AgreementCheck {
-  const namesOrganisation = (a: AgreementFacts) =>
-    a.parties.includes(organisation.odsCode) || a.parties.includes(`kind:${organisation.kind}`);
-  const namesRole = (a: AgreementFacts) => a.roles.some((role) => user.roles.includes(role));
-  const namesCategory = (a: AgreementFacts) => a.dataCategories.includes(category);
-  const forRequest = (a: AgreementFacts) => namesOrganisation(a) && a.purposes.includes(purpose);
+  let candidates: AgreementFacts[] | null = null;
+  let covering = false;
+  let activeCovering = false;
+  let activeNamingCategory = false;
+  for (const a of request.agreements) {
+    const namesCategory = a.agreement.dataCategories.includes(category);
+    if (!namesCategory) continue;
+    if (a.active) activeNamingCategory = true;
+    if (!a.namesRole) continue;
+    covering = true;
+    if (!a.active) continue;
+    activeCovering = true;
+    if (a.transferAllowed) (candidates ??= []).push(a.agreement);
+  }
+  if (candidates !== null) return { candidates, reason: null };
 
-  const covering = agreements.filter((a) => forRequest(a) && namesRole(a) && namesCategory(a));
-  const activeCovering = covering.filter((a) => agreementActive(a, at));
-  // UK GDPR Chapter V: processing outside the UK needs safeguards recorded in the agreement.
-  const candidates = activeCovering.filter(
-    (a) => organisation.country === 'GB' || hasTransferSafeguards(a),
-  );
-  if (candidates.length > 0) return { candidates, reason: null };
-
-  if (activeCovering.length > 0) {
+  if (activeCovering) {
     return {
       candidates: [],
       reason: reason(
         'outside-uk',
-        `The recipient organisation processes data outside the UK (${organisation.country}) and no active agreement covering this share records international transfer safeguards.`,
+        `The recipient organisation processes data outside the UK (${request.organisation.country}) and no active agreement covering this share records international transfer safeguards.`,
       ),
     };
   }
-  if (covering.length > 0) return { candidates: [], reason: reason('agreement-not-active') };
+  if (covering) return { candidates: [], reason: reason('agreement-not-active') };
 
-  const activeForRequest = agreements.filter((a) => forRequest(a) && agreementActive(a, at));
-  if (activeForRequest.some(namesCategory)) {
+  if (activeNamingCategory) {
     return {
       candidates: [],
       reason: reason(
@@ -55,7 +101,7 @@ export function checkAgreements(
       ),
     };
   }
-  if (isSensitiveCategory(category) && activeForRequest.some(namesRole)) {
+  if (isSensitiveCategory(category) && request.activeNamingRole) {
     return {
       candidates: [],
       reason: reason(
@@ -68,10 +114,10 @@ export function checkAgreements(
 }
 
 /** Only an `active` agreement inside its validity period counts (DESIGN.md, reference data). */
-function agreementActive(agreement: AgreementFacts, at: Date): boolean {
+function agreementActive(agreement: AgreementFacts, at: number): boolean {
   switch (agreement.status) {
     case 'active':
-      return inForce(at, agreement.validFrom, agreement.validUntil);
+      return inForceAt(at, agreement.validFrom, agreement.validUntil);
     case 'draft':
     case 'suspended':
       return false;

@@ -1,4 +1,5 @@
 import type { BreakGlassWindowFacts, PolicyConfig, UserFacts } from './policy.types';
+import { instant } from './validity.rule';
 
 /** Only the configured roles may use the safeguarding override (DESIGN.md, step 5). */
 export function mayUseOverride(user: UserFacts, config: PolicyConfig): boolean {
@@ -16,8 +17,8 @@ export function openWindow(
   const t = at.getTime();
   let chosen: BreakGlassWindowFacts | null = null;
   for (const candidate of windows) {
-    if (!(Date.parse(candidate.opensAt) <= t && t < Date.parse(candidate.closesAt))) continue;
-    if (chosen === null || Date.parse(candidate.closesAt) > Date.parse(chosen.closesAt)) {
+    if (!(instant(candidate.opensAt) <= t && t < instant(candidate.closesAt))) continue;
+    if (chosen === null || instant(candidate.closesAt) > instant(chosen.closesAt)) {
       chosen = candidate;
     }
   }

@@ -6,6 +6,7 @@ import type {
   UserFacts,
 } from './policy.types';
 import { reason } from './reason.messages';
+import { instant } from './validity.rule';
 
 /** Step 1: who may see records at all. A safeguarding override never overrides it. */
 export type Eligibility =
@@ -61,7 +62,7 @@ export function checkEligibility(
  * as "not before the end" so that an unreadable date counts as ended (fail closed).
  */
 function accountEnded(accountEndsOn: string, at: Date): boolean {
-  const endsExclusive = Date.parse(`${accountEndsOn.slice(0, 10)}T00:00:00.000Z`) + DAY_MS;
+  const endsExclusive = instant(`${accountEndsOn.slice(0, 10)}T00:00:00.000Z`) + DAY_MS;
   return !(at.getTime() < endsExclusive);
 }
 
@@ -78,6 +79,8 @@ function trainingValid(completedOn: string | null, at: Date, months: number): bo
 }
 
 function addMonths(isoDate: string, months: number): string | null {
+  const fast = addMonthsFast(isoDate, months);
+  if (fast !== null) return fast;
   const match = /^(\d{4})-(\d{2})-(\d{2})/.exec(isoDate);
   if (match === null) return null;
   const monthIndex = Number(match[2]) - 1 + months;
@@ -86,4 +89,36 @@ function addMonths(isoDate: string, months: number): string | null {
   const lastDay = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
   const day = Math.min(Number(match[3]), lastDay);
   return new Date(Date.UTC(year, month, day)).toISOString().slice(0, 10);
+}
+
+const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/**
+ * addMonths without the regular expression and the Date objects (8% of evaluate()), for the
+ * common case only: whole months, a day from 1 and a resulting year from 100 to 9999 (Date.UTC
+ * reads years below 100 as 19xx, and toISOString writes years past 9999 differently). Null
+ * otherwise, and the general path decides.
+ */
+function addMonthsFast(isoDate: string, months: number): string | null {
+  if (!Number.isInteger(months) || isoDate.length < 10) return null;
+  if (isoDate[4] !== '-' || isoDate[7] !== '-') return null;
+  const digits = (from: number, to: number): number => {
+    let n = 0;
+    for (let i = from; i < to; i++) {
+      const d = isoDate.charCodeAt(i) - 48;
+      if (d < 0 || d > 9) return NaN;
+      n = n * 10 + d;
+    }
+    return n;
+  };
+  const monthIndex = digits(5, 7) - 1 + months;
+  const year = digits(0, 4) + Math.floor(monthIndex / 12);
+  const month = ((monthIndex % 12) + 12) % 12;
+  const dayOfMonth = digits(8, 10);
+  if (!(dayOfMonth >= 1 && year >= 100 && year <= 9999)) return null;
+  const leap = (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0;
+  const lastDay = month === 1 && leap ? 29 : DAYS_IN_MONTH[month];
+  const day = Math.min(dayOfMonth, lastDay);
+  const two = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+  return `${year < 1000 ? `0${year}` : year}-${two(month + 1)}-${two(day)}`;
 }

@@ -1,8 +1,8 @@
 import { STATUTES, type DataCategory, type Purpose, type Statute } from '#common';
-import { checkAgreements } from './agreement.rule';
+import { agreementsForRequest, checkAgreements, type RequestAgreements } from './agreement.rule';
 import { mayUseOverride, openWindow } from './break-glass.rule';
 import { checkEligibility } from './eligibility.rule';
-import { legalBasisReasons } from './legal-basis.rule';
+import { consentForRequest, legalBasisReasons, type RequestConsent } from './legal-basis.rule';
 import { hasNeedToKnow } from './need-to-know.rule';
 import type {
   AgreementFacts,
@@ -18,6 +18,7 @@ import type {
   UserFacts,
 } from './policy.types';
 import { reason } from './reason.messages';
+import { instant } from './validity.rule';
 
 export const DEFAULT_POLICY_CONFIG: PolicyConfig = {
   policyVersion: '2026-11-24.1',
@@ -44,7 +45,7 @@ export function evaluate(
   facts: DecisionFacts,
   config: PolicyConfig,
 ): Decision {
-  const at = new Date(request.at);
+  const at = new Date(instant(request.at));
   if (Number.isNaN(at.getTime())) {
     throw new RangeError(`request.at is not an ISO 8601 instant: ${request.at}`);
   }
@@ -78,9 +79,19 @@ function decideCategories(
   const needToKnow: Reason[] = hasNeedToKnow(request, user, facts, at)
     ? []
     : [reason('no-legitimate-relationship')];
+  // What does not depend on the category is worked out once, not once per category.
+  const t = at.getTime();
+  const agreements = agreementsForRequest(
+    request.purposeOfUse,
+    user,
+    organisation,
+    facts.agreements,
+    t,
+  );
+  const consent = consentForRequest(facts.consent, request.purposeOfUse, organisation, t);
 
   return categories.map((category): CategoryOutcome => {
-    const normal = decideNormally(category, request.purposeOfUse, user, organisation, facts, at);
+    const normal = decideNormally(category, agreements, consent);
     if (normal.agreement !== null && needToKnow.length === 0) {
       return { kind: 'agreement', category, agreement: normal.agreement };
     }
@@ -99,24 +110,14 @@ function decideCategories(
  */
 function decideNormally(
   category: DataCategory,
-  purpose: Purpose,
-  user: UserFacts,
-  organisation: OrganisationFacts,
-  facts: DecisionFacts,
-  at: Date,
+  agreements: RequestAgreements,
+  consent: RequestConsent,
 ): { agreement: AgreementFacts; reasons: [] } | { agreement: null; reasons: Reason[] } {
-  const check = checkAgreements(category, purpose, user, organisation, facts.agreements, at);
+  const check = checkAgreements(category, agreements);
   if (check.reason !== null) return { agreement: null, reasons: [check.reason] };
   let firstReasons: Reason[] | null = null;
   for (const agreement of check.candidates) {
-    const reasons = legalBasisReasons(
-      agreement,
-      category,
-      purpose,
-      organisation,
-      facts.consent,
-      at,
-    );
+    const reasons = legalBasisReasons(agreement, category, consent);
     if (reasons.length === 0) return { agreement, reasons: [] };
     firstReasons ??= reasons;
   }
@@ -215,61 +216,70 @@ function legalBasisUsed(outcomes: CategoryOutcome[]): LegalBasisUsed {
  */
 function explain(outcomes: CategoryOutcome[], purpose: Purpose): string {
   if (outcomes.length === 0) return 'Denied: no data categories were requested.';
-  const purposeText = purpose.replace(/-/g, ' ');
-  const groups = new Map<string, Description & { categories: DataCategory[] }>();
+  const purposeText = textOf(purpose);
+  // Outcomes with the same key share one sentence, worded from the first of them.
+  const groups = new Map<string, { outcome: CategoryOutcome; categories: DataCategory[] }>();
   for (const o of outcomes) {
-    const description = describe(o, purposeText);
-    const group = groups.get(description.key) ?? { ...description, categories: [] };
-    group.categories.push(o.category);
-    groups.set(description.key, group);
+    const key = groupKey(o);
+    const group = groups.get(key);
+    if (group === undefined) groups.set(key, { outcome: o, categories: [o.category] });
+    else group.categories.push(o.category);
   }
-  return [...groups.values()]
-    .sort((a, b) => Number(b.permitted) - Number(a.permitted))
-    .map((g) => g.sentence(g.categories.join(', ')))
-    .join(' ');
+  const permitted: string[] = [];
+  const denied: string[] = [];
+  for (const { outcome, categories } of groups.values()) {
+    (outcome.kind === 'denied' ? denied : permitted).push(
+      sentence(outcome, categories.join(', '), purposeText),
+    );
+  }
+  return [...permitted, ...denied].join(' ');
 }
 
-interface Description {
-  /** Outcomes with the same key share one sentence. */
-  key: string;
-  permitted: boolean;
-  sentence: (categories: string) => string;
+const purposeTexts = new Map<Purpose, string>();
+
+function textOf(purpose: Purpose): string {
+  let text = purposeTexts.get(purpose);
+  if (text === undefined) {
+    text = purpose.replace(/-/g, ' ');
+    purposeTexts.set(purpose, text);
+  }
+  return text;
 }
 
-function describe(o: CategoryOutcome, purposeText: string): Description {
+function deniedMessages(o: { reasons: Reason[] }): string {
+  return o.reasons.map((r) => r.message).join(' ');
+}
+
+function groupKey(o: CategoryOutcome): string {
+  switch (o.kind) {
+    case 'agreement':
+      return `agreement:${o.agreement.agreementId}`;
+    case 'override':
+      return 'override';
+    case 'window':
+      return `window:${o.window.decisionId}`;
+    case 'denied':
+      return `denied:${deniedMessages(o)}`;
+    default: {
+      const unknown: never = o;
+      return unknown;
+    }
+  }
+}
+
+function sentence(o: CategoryOutcome, categories: string, purposeText: string): string {
   switch (o.kind) {
     case 'agreement': {
       const { agreementId, legalBasis } = o.agreement;
       const bases = [legalBasis.article6, legalBasis.article9].filter((b) => b !== null);
-      return {
-        key: `agreement:${agreementId}`,
-        permitted: true,
-        sentence: (categories) =>
-          `Permitted: ${categories} for ${purposeText} under agreement ${agreementId} (${bases.join(', ')}).`,
-      };
+      return `Permitted: ${categories} for ${purposeText} under agreement ${agreementId} (${bases.join(', ')}).`;
     }
     case 'override':
-      return {
-        key: 'override',
-        permitted: true,
-        sentence: (categories) =>
-          `Permitted: ${categories} for ${purposeText} under the safeguarding override, on the basis of ${STATUTES[o.statute]}; the person must be told after the fact and Information Governance must review the override.`,
-      };
+      return `Permitted: ${categories} for ${purposeText} under the safeguarding override, on the basis of ${STATUTES[o.statute]}; the person must be told after the fact and Information Governance must review the override.`;
     case 'window':
-      return {
-        key: `window:${o.window.decisionId}`,
-        permitted: true,
-        sentence: (categories) =>
-          `Permitted: ${categories} for ${purposeText} within the safeguarding override window opened by decision ${o.window.decisionId}, on the basis of ${STATUTES[o.window.statute]}.`,
-      };
-    case 'denied': {
-      const messages = o.reasons.map((r) => r.message).join(' ');
-      return {
-        key: `denied:${messages}`,
-        permitted: false,
-        sentence: (categories) => `Denied: ${categories} — ${messages}`,
-      };
-    }
+      return `Permitted: ${categories} for ${purposeText} within the safeguarding override window opened by decision ${o.window.decisionId}, on the basis of ${STATUTES[o.window.statute]}.`;
+    case 'denied':
+      return `Denied: ${categories} — ${deniedMessages(o)}`;
     default: {
       const unknown: never = o;
       return unknown;

@@ -15,16 +15,66 @@ import type {
   ReplicaObjection,
 } from './policy.types';
 import { reason } from './reason.messages';
-import { inForce } from './validity.rule';
+import { inForceAt, instant } from './validity.rule';
 
 type Scope = Pick<ReplicaConsent, 'purposes' | 'recipients' | 'dataCategories'>;
 
-/** How a consent, refusal or objection is matched against the share being decided. */
-interface ScopeMatch {
-  /** Names the purpose and the recipient (its ODS code or `kind:<organisation-kind>`). */
-  toRecipient: (scope: Scope) => boolean;
-  /** Names the purpose and recipient and lists the category itself; nothing is implied. */
-  covers: (scope: Scope) => boolean;
+/** A granted consent naming the purpose and recipient, with what of it depends on `at`. */
+interface GrantedToRecipient {
+  dataCategories: DataCategory[];
+  inEffect: boolean;
+  withdrawnBy: boolean;
+  expiredBy: boolean;
+}
+
+/**
+ * What of step 4 depends on neither the category nor the agreement, read once per request: the
+ * person's choices naming this purpose and the recipient (its ODS code or
+ * `kind:<organisation-kind>`), and whether each is in effect at `at`.
+ */
+export interface RequestConsent {
+  stale: boolean;
+  /** The national data opt-out applies: set, and the purpose is a secondary use. */
+  optedOut: boolean;
+  /** Categories of each refusal in effect naming the purpose and recipient. */
+  refusals: DataCategory[][];
+  objections: ReplicaObjection[];
+  granted: GrantedToRecipient[];
+}
+
+export function consentForRequest(
+  consent: ConsentFacts,
+  purpose: Purpose,
+  organisation: OrganisationFacts,
+  at: number,
+): RequestConsent {
+  const kind = `kind:${organisation.kind}`;
+  const toRecipient = (scope: Scope) =>
+    scope.purposes.includes(purpose) &&
+    (scope.recipients.includes(organisation.odsCode) || scope.recipients.includes(kind));
+  const refusals: DataCategory[][] = [];
+  const granted: GrantedToRecipient[] = [];
+  for (const c of consent.consents) {
+    if (!toRecipient(c)) continue;
+    const inEffect = inEffectAt(c, at);
+    if (c.decision === 'refused') {
+      if (inEffect) refusals.push(c.dataCategories);
+    } else if (c.decision === 'granted') {
+      granted.push({
+        dataCategories: c.dataCategories,
+        inEffect,
+        withdrawnBy: c.withdrawnAt !== null && instant(c.withdrawnAt) <= at,
+        expiredBy: c.validUntil !== null && instant(c.validUntil) <= at,
+      });
+    }
+  }
+  return {
+    stale: consent.stale,
+    optedOut: isSecondaryPurpose(purpose) && consent.nationalOptOut,
+    refusals,
+    objections: consent.objections.filter(toRecipient),
+    granted,
+  };
 }
 
 /**
@@ -35,35 +85,25 @@ interface ScopeMatch {
 export function legalBasisReasons(
   agreement: AgreementFacts,
   category: DataCategory,
-  purpose: Purpose,
-  organisation: OrganisationFacts,
-  consent: ConsentFacts,
-  at: Date,
+  consent: RequestConsent,
 ): Reason[] {
   // DESIGN.md: deny with a clear reason rather than decide on stale consent state, whatever the
   // basis, because a refusal or objection recorded since may be missing from the replica.
   if (consent.stale) return [reason('consent-state-stale')];
 
-  const toRecipient = (scope: Scope) =>
-    scope.purposes.includes(purpose) &&
-    (scope.recipients.includes(organisation.odsCode) ||
-      scope.recipients.includes(`kind:${organisation.kind}`));
-  const covers = (scope: Scope) => toRecipient(scope) && scope.dataCategories.includes(category);
-  const match: ScopeMatch = { toRecipient, covers };
-
-  const codes: ReasonCode[] = [];
+  const reasons: Reason[] = [];
   // The national data opt-out applies to secondary uses only, never to direct care.
-  if (isSecondaryPurpose(purpose) && consent.nationalOptOut) codes.push('national-data-opt-out');
-  if (consent.consents.some((c) => c.decision === 'refused' && inEffect(c, at) && covers(c))) {
-    codes.push('consent-refused');
+  if (consent.optedOut) reasons.push(reason('national-data-opt-out'));
+  if (consent.refusals.some((categories) => categories.includes(category))) {
+    reasons.push(reason('consent-refused'));
   }
-  for (const code of objectionCodes(consent.objections.filter(covers))) codes.push(code);
-
-  const reasons = codes.map((code) => reason(code));
+  if (consent.objections.length > 0) {
+    const objections = consent.objections.filter((o) => o.dataCategories.includes(category));
+    for (const code of objectionCodes(objections)) reasons.push(reason(code));
+  }
   // Article 6(1)(a): the share rests on the person's own consent, so one must be in effect.
   if (agreement.legalBasis.article6 === CONSENT_BASIS) {
-    const granted = consent.consents.filter((c) => c.decision === 'granted');
-    const missing = missingConsent(granted, match, category, at);
+    const missing = missingConsent(consent.granted, category);
     if (missing !== null) reasons.push(missing);
   }
   return reasons;
@@ -96,23 +136,21 @@ function objectionCodes(objections: ReplicaObjection[]): ReasonCode[] {
 }
 
 /** The most specific reason no granted consent covering the share is in effect, or null. */
-function missingConsent(
-  granted: ReplicaConsent[],
-  match: ScopeMatch,
-  category: DataCategory,
-  at: Date,
-): Reason | null {
-  const covering = granted.filter(match.covers);
-  if (covering.some((c) => inEffect(c, at))) return null;
-  if (covering.some((c) => c.withdrawnAt !== null && Date.parse(c.withdrawnAt) <= at.getTime())) {
-    return reason('consent-withdrawn');
+function missingConsent(granted: GrantedToRecipient[], category: DataCategory): Reason | null {
+  let withdrawn = false;
+  let expired = false;
+  let inEffectWithoutCategory = false;
+  for (const c of granted) {
+    if (!c.dataCategories.includes(category)) {
+      if (c.inEffect) inEffectWithoutCategory = true;
+      continue;
+    }
+    if (c.inEffect) return null;
+    if (c.withdrawnBy) withdrawn = true;
+    if (c.expiredBy) expired = true;
   }
-  if (covering.some((c) => c.validUntil !== null && Date.parse(c.validUntil) <= at.getTime())) {
-    return reason('consent-expired');
-  }
-  const inEffectWithoutCategory = granted.some(
-    (c) => inEffect(c, at) && match.toRecipient(c) && !c.dataCategories.includes(category),
-  );
+  if (withdrawn) return reason('consent-withdrawn');
+  if (expired) return reason('consent-expired');
   if (isSensitiveCategory(category) && inEffectWithoutCategory) {
     return reason(
       'sensitive-not-named',
@@ -123,9 +161,9 @@ function missingConsent(
 }
 
 /** A consent or refusal counts inside its validity period and until the instant it is withdrawn. */
-function inEffect(c: ReplicaConsent, at: Date): boolean {
+function inEffectAt(c: ReplicaConsent, at: number): boolean {
   return (
-    inForce(at, c.validFrom, c.validUntil) &&
-    (c.withdrawnAt === null || Date.parse(c.withdrawnAt) > at.getTime())
+    inForceAt(at, c.validFrom, c.validUntil) &&
+    (c.withdrawnAt === null || instant(c.withdrawnAt) > at)
   );
 }
