@@ -1,5 +1,6 @@
 // `npm run bench -- <name...>`: runs the named benchmarks (all when none is named). Figures are
 // ratios against a baseline measured in the same run, because these machines are shared.
+import { runAuditBench } from './audit.bench';
 import { runConsentBench } from './consent.bench';
 import { runGatewayBench } from './gateway.bench';
 import { runTransportBench } from './transport.bench';
@@ -8,6 +9,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   transport: runTransportBench,
   consent: runConsentBench,
   gateway: runGatewayBench,
+  audit: runAuditBench,
 };
 
 async function main(): Promise<void> {
