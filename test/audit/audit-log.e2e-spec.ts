@@ -441,9 +441,31 @@ describe('audit service: the tamper-evident log of every event', () => {
     let size: number;
 
     beforeAll(async () => {
-      // Stop new entries arriving while the log is being tampered with and restored.
+      // Stop new entries arriving while the log is being tampered with and restored: no more
+      // requests, and every event already published (the audit service's own notice events
+      // included) in the log, with nothing new for longer than the notice sender's interval.
       await gateway.close();
       await consent.close();
+      const settled = async () =>
+        (
+          await superuser.query(
+            `SELECT (SELECT count(*) FROM audit.entries)::int AS n,
+                    ((SELECT count(*) FROM consent.outbox) + (SELECT count(*) FROM gateway.outbox)
+                     + (SELECT count(*) FROM audit.outbox))::int AS events`,
+          )
+        ).rows[0] as { n: number; events: number };
+      let last = -1;
+      await waitFor(
+        async () => {
+          const { n, events } = await settled();
+          const quiet = n === events && n === last;
+          last = n;
+          if (!quiet) await new Promise((r) => setTimeout(r, 1500));
+          return quiet;
+        },
+        30_000,
+        'a quiet log',
+      );
       const before = await verify();
       expect(before).toMatchObject({ ok: true });
       size = before.checked;
