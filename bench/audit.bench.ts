@@ -81,11 +81,17 @@ const POLICY_VERSION = '2026-11-24.1';
 const W = 64;
 
 /**
- * The tamper-evident audit log: appends end to end (an event committed in a producer's outbox
- * until its entry is committed in the chain, through the audit service as a real process on
- * embedded PostgreSQL) against a plain batched INSERT of the same rows; how soon a signed tree
- * head covers an entry; verification of 1,000,000 entries against bare SHA-256 of the same
- * bytes; and inclusion proofs at 1,000,000 entries.
+ * The tamper-evident audit log (issue #5), with the audit service as a real process from dist/
+ * on embedded PostgreSQL, fed through the consent service's and the gateway's outboxes:
+ * - appends end to end (first outbox commit until the last entry is in the chain) while two
+ *   producers commit 100,000 realistic events as fast as they can, against a plain batched
+ *   INSERT of the same entry rows into an unindexed table;
+ * - for every entry, its event's commit until it was in the chain and until the first signed
+ *   tree head covering it was issued, at that load and at a steady 1,000 events/s;
+ * - the log grown to 1,000,000 entries with the service's own LogAppender (in process), then
+ *   GET /v1/audit/entries/{seq}/proof one at a time, and the same proof in process;
+ * - LogVerifier.verify() of the 1,000,000 entries against bare SHA-256 of the same canonical
+ *   bytes, with the verifier's steps timed apart.
  *
  * Set BENCH_AUDIT_CPU_PROF=<dir> to write a V8 CPU profile of the audit service to <dir>.
  */
@@ -119,7 +125,7 @@ export async function runAuditBench(): Promise<void> {
     ).rows;
     process.stdout.write(
       `machine: ${cpus().length} cores, load average ${loadAverage()} at the start\n` +
-        `audit service: TREE_HEAD_INTERVAL_MS = ${TREE_HEAD_INTERVAL_MS} (checked every 200 ms), ` +
+        `audit service: TREE_HEAD_INTERVAL_MS = ${TREE_HEAD_INTERVAL_MS} (the service looks every 200 ms), ` +
         `TREE_HEAD_MAX_ENTRIES = ${TREE_HEAD_MAX_ENTRIES}, TRANSPORT_POLL_INTERVAL_MS = ${TRANSPORT_POLL_INTERVAL_MS}, ` +
         `DB_POOL_SIZE = ${SERVICE_POOL_SIZE}; synchronous_commit = ${syncCommit}, fsync = ${fsync}\n`,
     );
