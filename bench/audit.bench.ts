@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { chmodSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
@@ -38,6 +38,7 @@ import { entryFromEvent } from '../apps/audit-service/src/log/ingest/entry-from-
 import { LogVerifier } from '../apps/audit-service/src/log/verify/log-verifier';
 import { freePort, startEmbeddedPostgres } from '../scripts/embedded-postgres';
 import { runLoad, type LoadRequest } from './http-load';
+import { postgresCpu, procStat } from './process-cpu';
 
 /** Events through the transport: a warm-up, a steady load, then as fast as producers go. */
 const WARM_UP_EVENTS = 400;
@@ -1148,29 +1149,6 @@ interface CpuUse {
   service: number;
   postgres: number;
   client: number;
-}
-
-/** utime + stime of a process in seconds (USER_HZ is 100 on Linux) and its parent, or null. */
-function procStat(pid: number): { cpu: number; ppid: number } | null {
-  try {
-    const text = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return { cpu: (Number(fields[11]) + Number(fields[12])) / 100, ppid: Number(fields[1]) };
-  } catch {
-    return null;
-  }
-}
-
-/** CPU seconds so far of the postmaster and of each of its children, by process id. */
-function postgresCpu(pgDataDir: string): Map<number, number> {
-  const postmaster = Number(readFileSync(join(pgDataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-  const cpu = new Map<number, number>([[postmaster, procStat(postmaster)?.cpu ?? 0]]);
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    const s = procStat(Number(entry));
-    if (s && s.ppid === postmaster) cpu.set(Number(entry), s.cpu);
-  }
-  return cpu;
 }
 
 /** CPU the service, PostgreSQL and this process use over an interval; null without /proc. */
