@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   const sixth = await ownDisclosuresJourney(world);
   await nationalOptOutJourney(world);
   await accessJourney(world);
-  const trail = await auditTrail(world, third.person);
+  const trail = await auditTrail(world, third.person, `the person in journey 3 (${third.person})`);
   if (!trail.verified.ok || !sixth.check.ok) process.exitCode = 1;
 }
 

@@ -7,8 +7,13 @@ export interface AuditTrail {
   verified: { ok: boolean; checked: number; firstBadSeq?: number };
 }
 
-export async function auditTrail(w: JourneyWorld, person: string): Promise<AuditTrail> {
-  w.step(`The audit log of ${person}, and the whole chain verified`);
+/** Lists one person's entries (`whose`: how the narrative names them), then verifies the log. */
+export async function auditTrail(
+  w: JourneyWorld,
+  person: string,
+  whose = person,
+): Promise<AuditTrail> {
+  w.step(`The audit log of ${whose}, and the whole chain verified`);
   const entries = await w.logEntries(person);
   for (const e of entries)
     w.say(`#${e.seq}  ${e.action}  ${e.outcome}  by ${e.actor?.userId ?? '-'}`);
