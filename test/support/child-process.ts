@@ -1,7 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 
-export const DIST = join(__dirname, '..', '..', 'dist');
+// Compiled (a bench imports the test harness from dist/), this file already lives under dist/.
+export const DIST = __filename.endsWith('.js')
+  ? join(__dirname, '..', '..')
+  : join(__dirname, '..', '..', 'dist');
 
 /** Starts a compiled script and resolves once it prints `readyLine` on stdout. */
 export function startScript(
