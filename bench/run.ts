@@ -2,6 +2,7 @@
 // ratios against a baseline measured in the same run, because these machines are shared.
 import { runAuditBench } from './audit.bench';
 import { runConsentBench } from './consent.bench';
+import { runE2eBench } from './e2e.bench';
 import { runGatewayBench } from './gateway.bench';
 import { runTransportBench } from './transport.bench';
 
@@ -10,6 +11,7 @@ const BENCHES: Record<string, () => Promise<void>> = {
   consent: runConsentBench,
   gateway: runGatewayBench,
   audit: runAuditBench,
+  e2e: runE2eBench,
 };
 
 async function main(): Promise<void> {
