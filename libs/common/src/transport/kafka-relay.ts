@@ -1,4 +1,4 @@
-import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
+import { Partitioners, type Admin, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { EventEnvelope } from '../contracts/event-envelope';
@@ -13,6 +13,8 @@ export interface KafkaRelayOptions {
   pollIntervalMs?: number;
   logger?: Logger;
   onPublished?: (topic: string, count: number) => void;
+  /** How often the relay asks which cluster it is talking to (see `checkCluster`). */
+  clusterCheckIntervalMs?: number;
 }
 
 interface OutboxRow {
@@ -31,6 +33,10 @@ export class KafkaRelay {
   private readonly batchSize: number;
   private readonly loop: PollingLoop;
   private connected = false;
+  private admin: Admin | null = null;
+  /** The id of the cluster this relay last published to, once known. */
+  private clusterId: string | null = null;
+  private clusterCheckedAt = 0;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -68,6 +74,7 @@ export class KafkaRelay {
     await this.loop.stop();
     if (this.connected) await this.producer.disconnect().catch(() => undefined);
     this.connected = false;
+    await this.admin?.disconnect().catch(() => undefined);
   }
 
   isHealthy(): boolean {
@@ -76,11 +83,55 @@ export class KafkaRelay {
 
   /** Publishes at most one batch; returns how many rows were published. */
   async publishOnce(): Promise<number> {
-    if (!this.connected) {
-      await this.producer.connect();
-      this.connected = true;
+    try {
+      if (!this.connected) {
+        await this.producer.connect();
+        this.connected = true;
+      }
+      await this.checkCluster();
+      return await this.dataSource.transaction((tx) => this.publishBatch(tx));
+    } catch (error) {
+      // Start the next attempt from a fresh connection and a fresh look at the cluster: after
+      // the brokers were replaced the producer's metadata names brokers that no longer exist.
+      this.clusterCheckedAt = 0;
+      if (this.connected) await this.producer.disconnect().catch(() => undefined);
+      this.connected = false;
+      throw error;
     }
-    return this.dataSource.transaction((tx) => this.publishBatch(tx));
+  }
+
+  /**
+   * Rows marked sent are in Kafka only as long as the cluster keeps them. A cluster rebuilt
+   * empty (a new cluster id behind the same bootstrap addresses) has lost whatever consumers had
+   * not read yet, so the whole retained outbox is published again; consumers de-duplicate
+   * through their inboxes. Only a change seen by a running relay is detected: the id is kept
+   * in memory, so a relay restarted while the cluster was replaced does not notice.
+   */
+  private async checkCluster(): Promise<void> {
+    const interval = this.options.clusterCheckIntervalMs ?? 1000;
+    if (Date.now() - this.clusterCheckedAt < interval) return;
+    const admin = (this.admin ??= this.options.kafka.admin());
+    await admin.connect();
+    const { clusterId } = await admin.describeCluster();
+    if (this.clusterId !== null && clusterId !== this.clusterId) {
+      const republished = await this.dataSource.transaction(async (tx) => {
+        // The relay's lock, so no batch is between its send and its mark while rows reset.
+        await tx.query(`SELECT pg_advisory_xact_lock(hashtext('outbox-relay:' || $1))`, [
+          this.options.schema,
+        ]);
+        const [, count] = (await tx.query(
+          `UPDATE "${this.options.schema}".outbox SET published_at = NULL
+            WHERE published_at IS NOT NULL`,
+        )) as [unknown, number];
+        return count;
+      });
+      this.options.logger?.warn(
+        { schema: this.options.schema, from: this.clusterId, to: clusterId, republished },
+        'kafka cluster replaced; publishing the retained outbox again',
+      );
+    }
+    this.clusterId = clusterId;
+    this.clusterCheckedAt = Date.now();
   }
 
   private async publishBatch(tx: EntityManager): Promise<number> {
