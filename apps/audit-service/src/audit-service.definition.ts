@@ -3,6 +3,7 @@ import { AuditTransportTables1763800000000 } from './migrations/1763800000000-tr
 import { AuditLog1764100000000 } from './migrations/1764100000000-audit-log';
 import { AuditReports1764200000000 } from './migrations/1764200000000-reports';
 import { AuditNotifications1764300000000 } from './migrations/1764300000000-notifications';
+import { AuditEntryCanonicalBytes1764450000000 } from './migrations/1764450000000-entry-canonical-bytes';
 import type { AuditServiceEnv } from './config/env';
 
 /** audit-service: its schema, its outbox topic and its migrations, in order. */
@@ -18,6 +19,7 @@ export const AuditServiceDefinition: ServiceDefinition = {
     AuditLog1764100000000,
     AuditReports1764200000000,
     AuditNotifications1764300000000,
+    AuditEntryCanonicalBytes1764450000000,
   ],
   // The log is written as a role that may only INSERT and SELECT it (AUDIT_DB_ROLE).
   runtimeRole: (config) => {

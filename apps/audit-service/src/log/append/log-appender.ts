@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { chainHash, entryBytes, GENESIS_HASH } from '../domain/chain';
-import { appendLeaves, frontier, leafHash, type NodeStore } from '../domain/merkle';
+import { chainHash, entryTemplate, fillTemplate, GENESIS_HASH } from '../domain/chain';
+import { appendLeaves, leafHash, type NodeStore } from '../domain/merkle';
 import type { EntryContent, LogEntry } from '../ingest/entry-from-event';
 
 /** Serialises every writer of the chain, in any replica: one transaction appends at a time. */
@@ -47,50 +47,62 @@ export function storeOf(nodes: Map<string, Buffer>): NodeStore {
  * transaction-scoped advisory lock makes appends strictly sequential across concurrent
  * consumers and replicas; the head is read after taking it, so no two writers extend the same
  * hash. Nothing is kept in memory between batches: any replica can take over at any moment.
+ *
+ * The lock is held until the caller commits, so the work under it is kept to what depends on
+ * the position: entries are canonicalised before it is taken, and the batch goes to
+ * PostgreSQL as three parameters (all canonical texts, all chain hashes, all new tree nodes)
+ * rather than one array element per value, which PostgreSQL would have to unescape.
  */
 @Injectable()
 export class LogAppender {
   async append(tx: EntityManager, contents: EntryContent[]): Promise<LogEntry[]> {
     if (contents.length === 0) return [];
+    const templates = contents.map(entryTemplate);
     await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [CHAIN_LOCK]);
-    const head = await readHead(tx);
-    const nodes = await loadNodes(tx, frontier(head.size));
-    const entries: LogEntry[] = [];
-    const hashes: Buffer[] = [];
-    const prevHashes: Buffer[] = [];
-    const leaves: Buffer[] = [];
+    const { head, nodes } = await readHeadAndFrontier(tx);
+    const texts: string[] = new Array<string>(contents.length);
+    const hashes = Buffer.allocUnsafe(32 * contents.length);
+    const leaves: Buffer[] = new Array<Buffer>(contents.length);
     let prev: Buffer = head.hash;
-    for (const [i, content] of contents.entries()) {
-      const entry: LogEntry = { seq: head.size + i + 1, ...content };
-      const bytes = entryBytes(entry);
-      const hash = chainHash(prev, bytes);
-      entries.push(entry);
-      prevHashes.push(prev);
-      hashes.push(hash);
-      leaves.push(leafHash(bytes));
-      prev = hash;
+    for (let i = 0; i < contents.length; i++) {
+      const text = fillTemplate(templates[i], head.size + i + 1);
+      const bytes = Buffer.from(text, 'utf8');
+      prev = chainHash(prev, bytes);
+      prev.copy(hashes, 32 * i);
+      leaves[i] = leafHash(bytes);
+      texts[i] = text;
     }
     const created = appendLeaves(storeOf(nodes), head.size, leaves);
+    const nodeHashes = Buffer.allocUnsafe(32 * created.length);
+    created.forEach((n, i) => n.hash.copy(nodeHashes, 32 * i));
+    // Canonical JSON escapes every control character, so a line feed separates entries safely.
+    // prev_hash of entry i is the hash of entry i - 1: the head's for the first.
     await tx.query(
-      `WITH appended AS (
-         INSERT INTO audit.entries (seq, entry, prev_hash, hash, source_event_id, at)
-         SELECT * FROM unnest($1::bigint[], $2::jsonb[], $3::bytea[], $4::bytea[], $5::uuid[],
-                              $6::timestamptz[]))
+      `WITH input AS MATERIALIZED (
+         SELECT t.n, t.text, t.text::jsonb AS entry
+           FROM unnest(string_to_array($1::text, E'\\n')) WITH ORDINALITY AS t(text, n)
+       ), appended AS (
+         INSERT INTO audit.entries (seq, entry, entry_canonical, prev_hash, hash, source_event_id, at)
+         SELECT $2::bigint + i.n, i.entry, i.text,
+                CASE WHEN i.n = 1 THEN $3::bytea ELSE substring($4::bytea FROM (i.n::int - 2) * 32 + 1 FOR 32) END,
+                substring($4::bytea FROM (i.n::int - 1) * 32 + 1 FOR 32),
+                (i.entry->>'sourceEventId')::uuid, (i.entry->>'at')::timestamptz
+           FROM input i
+       )
        INSERT INTO audit.merkle_nodes (level, index, hash)
-       SELECT * FROM unnest($7::smallint[], $8::bigint[], $9::bytea[])`,
+       SELECT w.level, w.index, substring($7::bytea FROM (w.n::int - 1) * 32 + 1 FOR 32)
+         FROM unnest($5::smallint[], $6::bigint[]) WITH ORDINALITY AS w(level, index, n)`,
       [
-        entries.map((e) => e.seq),
-        entries.map((e) => JSON.stringify(e)),
-        prevHashes,
+        texts.join('\n'),
+        head.size,
+        head.hash,
         hashes,
-        entries.map((e) => e.sourceEventId),
-        entries.map((e) => e.at),
         created.map((n) => n.level),
         created.map((n) => n.index),
-        created.map((n) => n.hash),
+        nodeHashes,
       ],
     );
-    return entries;
+    return contents.map((content, i) => ({ seq: head.size + i + 1, ...content }));
   }
 }
 
@@ -102,4 +114,36 @@ export async function readHead(db: Pick<EntityManager, 'query'>): Promise<LogHea
   return rows.length === 0
     ? { size: 0, hash: GENESIS_HASH }
     : { size: Number(rows[0].seq), hash: rows[0].hash };
+}
+
+/**
+ * The head and the stored nodes of its frontier (see `frontier`), in one round trip: under the
+ * chain lock every round trip is time no other writer can append.
+ */
+async function readHeadAndFrontier(
+  db: Pick<EntityManager, 'query'>,
+): Promise<{ head: LogHead; nodes: Map<string, Buffer> }> {
+  const rows: {
+    seq: string;
+    hash: Buffer;
+    level: number | null;
+    index: string | null;
+    node: Buffer | null;
+  }[] = await db.query(
+    `SELECT h.seq::text AS seq, h.hash, f.level, f.index::text AS index, n.hash AS node
+         FROM (SELECT e.seq, e.hash FROM audit.entries e ORDER BY e.seq DESC LIMIT 1) h
+         LEFT JOIN LATERAL (
+           SELECT l::smallint AS level, (h.seq >> l) - 1 AS index
+             FROM generate_series(0, 62) AS l WHERE ((h.seq >> l) & 1) = 1
+         ) f ON true
+         LEFT JOIN audit.merkle_nodes n ON n.level = f.level AND n.index = f.index`,
+  );
+  if (rows.length === 0) return { head: { size: 0, hash: GENESIS_HASH }, nodes: new Map() };
+  const size = Number(rows[0].seq);
+  const nodes = new Map<string, Buffer>();
+  for (const r of rows) {
+    // A frontier node that is not stored stays absent: storeOf names it when it is read.
+    if (r.node !== null) nodes.set(`${r.level}:${r.index}`, r.node);
+  }
+  return { head: { size, hash: rows[0].hash }, nodes };
 }
