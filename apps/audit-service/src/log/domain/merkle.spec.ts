@@ -6,6 +6,7 @@ import {
   frontier,
   inclusionProof,
   leafHash,
+  MerkleFrontier,
   nodeHash,
   planNodes,
   rangeHash,
@@ -684,5 +685,29 @@ describe('Merkle tree (RFC 9162 §2.1)', () => {
       const allowed = new Set(frontier(size).map((p) => key(p.level, p.index)));
       expect(planned.every((p) => allowed.has(key(p.level, p.index)))).toBe(true);
     });
+  });
+});
+
+describe('MerkleFrontier', () => {
+  it('has the root of every prefix of a 300-leaf log, as RFC 9162 defines it', () => {
+    const D = Array.from({ length: 300 }, (_, i) => Buffer.from(`entry ${i}`));
+    const reference = new ReferenceTree(D);
+    const tree = new MerkleFrontier();
+    expect(tree.root()).toEqual(EMPTY_ROOT);
+    for (const [i, d] of D.entries()) {
+      tree.push(leafHash(d));
+      expect(tree.size).toBe(i + 1);
+      expect(tree.root().toString('hex')).toBe(reference.mth(0, i + 1).toString('hex'));
+    }
+  });
+
+  it('gives a different root when one leaf differs', () => {
+    const a = new MerkleFrontier();
+    const b = new MerkleFrontier();
+    for (let i = 0; i < 37; i++) {
+      a.push(leafHash(`entry ${i}`));
+      b.push(leafHash(i === 20 ? 'entry 20!' : `entry ${i}`));
+    }
+    expect(a.root().equals(b.root())).toBe(false);
   });
 });

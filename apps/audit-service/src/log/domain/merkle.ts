@@ -187,6 +187,51 @@ export function appendLeaves(
 }
 
 /**
+ * The right frontier of a tree being rebuilt leaf by leaf (one hash per set bit of its size),
+ * for a verifier walking the whole log: each leaf costs one array write and, on average, one
+ * node hash, and nothing else of the tree is kept.
+ */
+export class MerkleFrontier {
+  private readonly nodes: Buffer[] = [];
+  private count = 0;
+
+  get size(): number {
+    return this.count;
+  }
+
+  /** Appends a 32-byte leaf hash. */
+  push(leaf: Buffer): void {
+    let hash = leaf;
+    let level = 0;
+    // Each trailing set bit of the old size is a left sibling completed by this leaf.
+    for (let index = this.count; isOdd(index); index = (index - 1) / 2) {
+      hash = nodeHash(this.nodes[level], hash);
+      level++;
+    }
+    this.nodes[level] = hash;
+    this.count++;
+  }
+
+  /** MTH of the leaves pushed so far (EMPTY_ROOT for none). */
+  root(): Buffer {
+    return rootHash(this.store(), this.count);
+  }
+
+  /** The frontier as a NodeStore: rootHash of the current size reads exactly these nodes. */
+  private store(): NodeStore {
+    const size = this.count;
+    return {
+      get: (level: number, index: number): Buffer => {
+        const hash = this.nodes[level];
+        if (hash === undefined || index !== Math.floor(size / 2 ** level) - 1 || !isOdd(index + 1))
+          throw new Error(`node (${level}, ${index}) is not on the frontier of ${size}`);
+        return hash;
+      },
+    };
+  }
+}
+
+/**
  * RFC 9162 §2.1.3.2: does `path` prove that leaf hash `leaf` is entry `leafIndex` of the tree
  * of `treeSize` leaves whose root is `root`? Malformed input is a failed proof, never a throw.
  */

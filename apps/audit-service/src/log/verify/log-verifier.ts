@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
+import { createHash } from 'node:crypto';
 import { DataSource } from 'typeorm';
-import { chainHash, entryBytes, GENESIS_HASH } from '../domain/chain';
-import { appendLeaves, leafHash, rootHash, type NodeStore } from '../domain/merkle';
+import { canonicalJson } from '../domain/canonical-json';
+import { GENESIS_HASH } from '../domain/chain';
+import { MerkleFrontier } from '../domain/merkle';
 import { readTreeHeads } from '../tree-heads/tree-head.service';
 import { verifyTreeHead } from '../tree-heads/tree-head';
 
@@ -15,11 +17,33 @@ export interface VerifyResult {
 }
 
 const PAGE = 10_000;
+const LEAF_PREFIX = Buffer.from([0x00]);
+
+interface PageRow {
+  seq: string;
+  /** The bytes the entry was hashed as; null for entries stored before they were kept. */
+  canonical: string | null;
+  /** Only for those older entries: re-canonicalised, as they were when appended. */
+  entry: Record<string, unknown> | null;
+  prev_hash: Buffer;
+  hash: Buffer;
+  leaf: Buffer | null;
+  /** The stored columns say what the hashed bytes say (see the query). */
+  columns_agree: boolean;
+}
 
 /**
  * Recomputes the chain and the Merkle tree from the stored entries alone and compares them with
- * the stored hashes, the stored tree nodes and every signed tree head. It names the first entry
+ * the stored hashes, the stored leaves and every signed tree head. It names the first entry
  * that does not fit: a changed, missing, reordered or forged entry.
+ *
+ * It hashes the stored canonical bytes rather than re-canonicalising every jsonb value, but
+ * the bytes alone would prove nothing about what people read and search: `entry` (served by
+ * the API, and the source of the generated search columns, which PostgreSQL recomputes on
+ * every write and no statement can set) and the `seq`, `source_event_id` and `at` columns.
+ * PostgreSQL checks those against the bytes while it reads the page (`columns_agree`), in its
+ * own process, so the check overlaps the hashing here. jsonb equality is value equality, so a
+ * change that jsonb cannot represent (key order, whitespace, 1.0 for 1) is no change to it.
  */
 @Injectable()
 export class LogVerifier {
@@ -39,15 +63,7 @@ export class LogVerifier {
         }[]
       ).map((k) => [k.key_id, k.public_key_pem]),
     );
-    // The recomputed tree: every complete node, in memory only as far as the frontier needs.
-    const nodes = new Map<string, Buffer>();
-    const store: NodeStore = {
-      get: (level, index) => {
-        const hash = nodes.get(`${level}:${index}`);
-        if (!hash) throw new Error(`node (${level}, ${index}) not recomputed`);
-        return hash;
-      },
-    };
+    const tree = new MerkleFrontier();
     let prev: Buffer = GENESIS_HASH;
     let checked = 0;
     let headIndex = 0;
@@ -66,7 +82,7 @@ export class LogVerifier {
         if (!pem || !verifyTreeHead(head, pem)) {
           return fail(Math.max(1, head.treeSize), `tree head ${head.treeSize} has a bad signature`);
         }
-        if (rootHash(store, head.treeSize).toString('hex') !== head.rootHash) {
+        if (tree.root().toString('hex') !== head.rootHash) {
           return fail(Math.max(1, head.treeSize), `tree head ${head.treeSize} does not match`);
         }
         headIndex += 1;
@@ -75,41 +91,49 @@ export class LogVerifier {
     };
     const early = checkHeadsUpTo(0);
     if (early) return early;
+    // The next page is read while this one is hashed.
+    const prefetch = (from: number): Promise<PageRow[]> | null => {
+      if (from >= size) return null;
+      const page = this.page(from);
+      // Handled where it is awaited; one left behind by an early return must not go unhandled.
+      page.catch(() => undefined);
+      return page;
+    };
+    let next = prefetch(0);
     for (let from = 0; from < size; from += PAGE) {
-      const rows: {
-        seq: string;
-        entry: Record<string, unknown>;
-        prev_hash: Buffer;
-        hash: Buffer;
-      }[] = await this.dataSource.query(
-        `SELECT e.seq::text AS seq, e.entry, e.prev_hash, e.hash FROM audit.entries e
-            WHERE e.seq > $1 AND e.seq <= $2 ORDER BY e.seq`,
-        [from, from + PAGE],
-      );
-      const stored = await this.storedLeaves(from, from + rows.length);
+      const rows = await (next as Promise<PageRow[]>);
+      next = prefetch(from + PAGE);
+      // The size of the next head to check: heads are few, so this test is per entry.
+      let nextHead = headIndex < heads.length ? heads[headIndex].treeSize : Infinity;
       for (const row of rows) {
         const expectedSeq = checked + 1;
         const seq = Number(row.seq);
         if (seq !== expectedSeq) return fail(expectedSeq, `entry ${expectedSeq} is missing`);
-        if (Number(row.entry.seq) !== seq) return fail(seq, 'the entry names another position');
+        let bytes: Buffer;
+        if (row.canonical !== null) {
+          if (!row.columns_agree) return fail(seq, 'the stored columns differ from the entry');
+          bytes = Buffer.from(row.canonical, 'utf8');
+        } else {
+          const entry = row.entry as Record<string, unknown>;
+          if (Number(entry.seq) !== seq) return fail(seq, 'the entry names another position');
+          if (!row.columns_agree) return fail(seq, 'the stored columns differ from the entry');
+          bytes = Buffer.from(canonicalJson(entry), 'utf8');
+        }
         if (!row.prev_hash.equals(prev))
           return fail(seq, 'prevHash does not match the entry before');
-        const bytes = entryBytes(row.entry);
-        if (!chainHash(prev, bytes).equals(row.hash))
-          return fail(seq, 'hash does not match the entry');
-        const leaf = leafHash(bytes);
-        const storedLeaf = stored.get(seq - 1);
-        if (!storedLeaf || !storedLeaf.equals(leaf))
+        const hash = createHash('sha256').update(prev).update(bytes).digest();
+        if (!hash.equals(row.hash)) return fail(seq, 'hash does not match the entry');
+        const leaf = createHash('sha256').update(LEAF_PREFIX).update(bytes).digest();
+        if (row.leaf === null || !row.leaf.equals(leaf))
           return fail(seq, 'the Merkle tree holds a different leaf');
-        for (const node of appendLeaves(store, checked, [leaf])) {
-          nodes.set(`${node.level}:${node.index}`, node.hash);
-        }
-        prev = row.hash;
+        tree.push(leaf);
+        prev = hash;
         checked += 1;
-        const headProblem = checkHeadsUpTo(checked);
-        if (headProblem) return headProblem;
-        // Only the right frontier is needed to go on: forget the rest as we pass it.
-        if (checked % 4096 === 0) prune(nodes, checked);
+        if (checked >= nextHead) {
+          const headProblem = checkHeadsUpTo(checked);
+          if (headProblem) return headProblem;
+          nextHead = headIndex < heads.length ? heads[headIndex].treeSize : Infinity;
+        }
       }
       if (rows.length === 0) return fail(checked + 1, `entry ${checked + 1} is missing`);
       onProgress?.(checked, size);
@@ -122,22 +146,45 @@ export class LogVerifier {
     return { ok: true, checked, treeHeadsChecked: headIndex };
   }
 
-  private async storedLeaves(from: number, to: number): Promise<Map<number, Buffer>> {
-    const rows: { index: string; hash: Buffer }[] = await this.dataSource.query(
-      `SELECT index::text AS index, hash FROM audit.merkle_nodes
-        WHERE level = 0 AND index >= $1 AND index < $2`,
-      [from, to],
-    );
-    return new Map(rows.map((r) => [Number(r.index), r.hash]));
+  /**
+   * Entries (from, from + PAGE] with their stored leaves. columns_agree: `entry` is the jsonb
+   * value of the hashed bytes (older entries: `entry` is what is re-hashed, so it only needs
+   * the position), `seq` is the one the entry names, and `source_event_id` and `at` are the
+   * entry's; written to give false, never an error, for any value a tamperer could store.
+   */
+  private async page(from: number): Promise<PageRow[]> {
+    try {
+      return await this.readPage(from, false);
+    } catch (error) {
+      // Stored bytes that are not JSON at all (22P02) fail the fast cast: read the page again
+      // with each value tested first, which costs a second parse, so the bad entry is named.
+      if ((error as { driverError?: { code?: string } }).driverError?.code !== '22P02') throw error;
+      return this.readPage(from, true);
+    }
   }
-}
 
-/** Keeps only nodes a later root or append can still need (those on the right frontier). */
-function prune(nodes: Map<string, Buffer>, size: number): void {
-  const keep = new Set<string>();
-  for (let level = 0; 2 ** level <= size; level++) {
-    const complete = Math.floor(size / 2 ** level);
-    if (complete > 0) keep.add(`${level}:${complete - 1}`);
+  private readPage(from: number, testEachValue: boolean): Promise<PageRow[]> {
+    const canonicalAgrees = testEachValue
+      ? `CASE WHEN pg_input_is_valid(e.entry_canonical, 'jsonb')
+              THEN e.entry = e.entry_canonical::jsonb END`
+      : `e.entry = e.entry_canonical::jsonb`;
+    return this.dataSource.query(
+      `SELECT e.seq::text AS seq, e.entry_canonical AS canonical,
+              CASE WHEN e.entry_canonical IS NULL THEN e.entry END AS entry,
+              e.prev_hash, e.hash, n.hash AS leaf,
+              coalesce(
+                (e.entry_canonical IS NULL OR ${canonicalAgrees})
+                AND e.entry->>'seq' = e.seq::text
+                AND CASE WHEN pg_input_is_valid(e.entry->>'sourceEventId', 'uuid')
+                         THEN (e.entry->>'sourceEventId')::uuid = e.source_event_id END
+                AND CASE WHEN pg_input_is_valid(e.entry->>'at', 'timestamptz')
+                         THEN (e.entry->>'at')::timestamptz = e.at END,
+                false) AS columns_agree
+         FROM audit.entries e
+         LEFT JOIN audit.merkle_nodes n ON n.level = 0 AND n.index = e.seq - 1
+        WHERE e.seq > $1 AND e.seq <= $2
+        ORDER BY e.seq`,
+      [from, from + PAGE],
+    );
   }
-  for (const key of nodes.keys()) if (!keep.has(key)) nodes.delete(key);
 }
