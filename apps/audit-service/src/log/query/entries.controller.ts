@@ -14,7 +14,7 @@ import {
 import { consistencyProof, inclusionProof, leafHash, planNodes, rootHash } from '../domain/merkle';
 import { entryBytes } from '../domain/chain';
 import { loadNodes, storeOf } from '../append/log-appender';
-import { TreeHeadService } from '../tree-heads/tree-head.service';
+import { toTreeHead, TreeHeadService, type HeadRow } from '../tree-heads/tree-head.service';
 import type { TreeHead } from '../tree-heads/tree-head';
 import {
   instantParameter,
@@ -184,23 +184,35 @@ export class EntriesController {
     const requestedSize = wholeNumberParameter('treeSize', treeSizeText, problems);
     if (seq === 0) problems.push({ field: 'seq', problem: 'seq starts at 1' });
     if (problems.length > 0 || seq === undefined) throw invalidInput(problems);
-    const rows: EntryRow[] = await this.dataSource.query(
-      `SELECT entry, hash, prev_hash FROM audit.entries WHERE seq = $1`,
-      [seq],
+    // One read for the entry, the head the proof is for and (for a requested size) the log's
+    // size: a signed head's size never exceeds the log's, so the default needs no max(seq).
+    const rows: (EntryRow & {
+      canonical: string | null;
+      size: string | null;
+    } & Partial<HeadRow>)[] = await this.dataSource.query(
+      `SELECT e.entry, e.hash, e.prev_hash, e.entry_canonical AS canonical,
+                h.tree_size::text AS tree_size, h.root_hash, h.issued_at, h.signature, h.key_id,
+                CASE WHEN $2::bigint IS NOT NULL
+                     THEN (SELECT coalesce(max(seq), 0) FROM audit.entries)::text END AS size
+           FROM audit.entries e
+           LEFT JOIN LATERAL (
+             SELECT t.tree_size, t.root_hash, t.issued_at, t.signature, t.key_id
+               FROM audit.tree_heads t
+              WHERE $2::bigint IS NULL OR t.tree_size = $2::bigint
+              ORDER BY t.tree_size DESC LIMIT 1
+           ) h ON true
+          WHERE e.seq = $1`,
+      [seq, requestedSize ?? null],
     );
     const staff = user.roles.some((r) => r !== 'service_user');
     // A person may see proofs of their own entries only; others get the same 404 as a gap.
     if (rows.length === 0 || (!staff && !canActOnSubject(user, rows[0].entry.subjectId ?? ''))) {
       throw new DomainError('ENTRY_NOT_FOUND', `No entry ${seq} is in the log.`, 'not-found');
     }
-    const head =
-      requestedSize === undefined
-        ? await this.treeHeads.latest()
-        : await this.treeHeads.atSize(requestedSize);
+    const row = rows[0];
+    const head = row.tree_size ? toTreeHead(row as HeadRow) : null;
     const treeSize = requestedSize ?? head?.treeSize ?? 0;
-    const [{ size }]: { size: string }[] = await this.dataSource.query(
-      `SELECT coalesce(max(seq), 0)::text AS size FROM audit.entries`,
-    );
+    const size = row.size ?? String(treeSize);
     if (treeSize < seq || treeSize > Number(size)) {
       throw new DomainError(
         'TREE_SIZE_OUT_OF_RANGE',
@@ -208,7 +220,15 @@ export class EntriesController {
           ? `Entry ${seq} is not yet covered by a signed tree head; try again in a few seconds.`
           : `treeSize must be between ${seq} and ${size}.`,
         requestedSize === undefined ? 'conflict' : 'rule-violation',
-        [{ field: 'treeSize', problem: `treeSize must be between ${seq} and ${size}` }],
+        [
+          {
+            field: 'treeSize',
+            problem:
+              requestedSize === undefined
+                ? `the latest signed tree head covers ${treeSize} entries`
+                : `treeSize must be between ${seq} and ${size}`,
+          },
+        ],
       );
     }
     const work = (store: Parameters<typeof rootHash>[0]) => ({
@@ -220,11 +240,12 @@ export class EntriesController {
     return {
       seq,
       leafIndex: seq - 1,
-      leafHash: leafHash(entryBytes(rows[0].entry)).toString('hex'),
+      // The stored bytes are what was hashed; older entries are canonicalised as they were.
+      leafHash: leafHash(row.canonical ?? entryBytes(row.entry)).toString('hex'),
       treeSize,
       auditPath: path.map((h) => h.toString('hex')),
       rootHash: root.toString('hex'),
-      entry: rows[0].entry,
+      entry: row.entry,
       treeHead: head && head.treeSize === treeSize ? head : null,
     };
   }

@@ -12,7 +12,8 @@ import { loadNodes, readHead, storeOf } from '../append/log-appender';
 import { loadSigningKey, type SigningKey } from './signing-key';
 import { signTreeHead, type TreeHead } from './tree-head';
 
-interface HeadRow {
+/** A tree_heads row as read with tree_size as text. */
+export interface HeadRow {
   tree_size: string;
   root_hash: Buffer;
   issued_at: Date;
@@ -20,7 +21,7 @@ interface HeadRow {
   key_id: string;
 }
 
-function toTreeHead(r: HeadRow): TreeHead {
+export function toTreeHead(r: HeadRow): TreeHead {
   return {
     treeSize: Number(r.tree_size),
     rootHash: r.root_hash.toString('hex'),
