@@ -1,0 +1,107 @@
+import { startSystem, type RunningSystem, type ServiceName } from '../support/system';
+import {
+  checkLedger,
+  FAULTS,
+  FAULTS_TIMEOUT_MS,
+  permitReading,
+  randomBetween,
+  report,
+  sleep,
+  startRecordLoad,
+  tally,
+  verifyAuditLog,
+  waitForAuditLog,
+  type LoadRun,
+} from './fault-harness';
+
+jest.setTimeout(FAULTS_TIMEOUT_MS);
+
+/** How many kills land during the load (gateway and audit service, at random moments). */
+const KILLS = Number(process.env.FAULTS_KILLS ?? 4);
+
+describe('SIGKILL of the gateway and the audit service under load', () => {
+  let system: RunningSystem;
+  let load: LoadRun;
+  const kills: { service: ServiceName; atMs: number; restartMs: number }[] = [];
+
+  beforeAll(async () => {
+    system = await startSystem();
+    const { people, token } = await permitReading(system, 50);
+    const port = (): number => Number(new URL(system.url('sharing-gateway')).port);
+    const started = startRecordLoad(port, token, people);
+    const t0 = Date.now();
+    // Kills at random moments within the load's span, each service at least once; a restart is
+    // not awaited before the other service's next kill, so both are sometimes down together.
+    const spanMs = FAULTS.loadSeconds * 1000;
+    const plan = Array.from({ length: KILLS }, (_, i) => ({
+      service: (i % 2 === 0 ? 'sharing-gateway' : 'audit-service') as ServiceName,
+      atMs: randomBetween(spanMs * 0.05, spanMs * 0.85),
+    })).sort((a, b) => a.atMs - b.atMs);
+    const restarting = new Map<ServiceName, Promise<void>>();
+    for (const { service, atMs } of plan) {
+      await sleep(Math.max(0, t0 + atMs - Date.now()));
+      await restarting.get(service); // a service that is still restarting cannot be killed
+      const killedAt = Date.now() - t0;
+      await system.kill(service, 'SIGKILL');
+      restarting.set(
+        service,
+        (async () => {
+          const down = Date.now();
+          await system.start(service, 120_000);
+          kills.push({ service, atMs: killedAt, restartMs: Date.now() - down });
+        })(),
+      );
+    }
+    await Promise.all(restarting.values());
+    load = await started.run;
+    await waitForAuditLog(system.databaseUrl);
+  });
+
+  afterAll(async () => {
+    await system?.stop();
+  });
+
+  it('killed and restarted both services mid-load', () => {
+    report('service-kills', {
+      requests: load.outcomes.length,
+      seconds: (load.endedAt - load.startedAt) / 1000,
+      statuses: tally(load.outcomes),
+      kills,
+    });
+    expect(kills.map((k) => k.service)).toEqual(
+      expect.arrayContaining(['sharing-gateway', 'audit-service']),
+    );
+    expect(kills).toHaveLength(KILLS);
+    expect(kills.every((k) => k.atMs < load.endedAt - load.startedAt)).toBe(true);
+  });
+
+  it('answered most requests with data, and nothing but 200, 503 or a dropped connection', () => {
+    const statuses = tally(load.outcomes);
+    const unexpected = Object.keys(statuses).filter(
+      (s) => s !== '200' && s !== '503' && !s.startsWith('0:'),
+    );
+    expect(unexpected.map((s) => `${s} x${statuses[s]}`)).toEqual([]);
+    const withData = load.outcomes.filter((o) => o.status === 200 && o.carriedData);
+    expect(withData.length).toBeGreaterThan(load.outcomes.length / 2);
+    expect(load.outcomes.filter((o) => o.status === 200 && !o.decisionId)).toEqual([]);
+  });
+
+  it('every 200 with data has exactly one decision, one decision event and one audit entry; no entry twice', async () => {
+    const permitted = load.outcomes
+      .filter((o) => o.status === 200 && o.carriedData)
+      .map((o) => o.decisionId!);
+    expect(new Set(permitted).size).toBe(permitted.length);
+    expect(await checkLedger(system.databaseUrl, permitted)).toEqual({
+      decisionRows: [],
+      decisionEvents: [],
+      auditEntries: [],
+      duplicates: [],
+    });
+  });
+
+  it('audit:verify passes', () => {
+    const result = verifyAuditLog(system);
+    expect(result.output).toContain('audit log intact');
+    expect(result.status).toBe(0);
+  });
+});
