@@ -407,8 +407,6 @@ export class OwnPostgres {
 }
 
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-export const randomBetween = (min: number, max: number): number =>
-  Math.round(min + Math.random() * (max - min));
 
 /** A one-line summary for the suite's log, so every run reports its figures. */
 export function report(name: string, figures: Record<string, unknown>): void {
