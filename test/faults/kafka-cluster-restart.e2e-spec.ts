@@ -172,7 +172,9 @@ describeKafka('Kafka: the mock cluster killed and replaced mid-stream', () => {
     const permitted = load.outcomes
       .filter((o) => o.status === 200 && o.carriedData)
       .map((o) => o.decisionId!);
-    expect(permitted.length).toBeGreaterThan(load.outcomes.length / 5);
+    // Enough data-carrying answers for the checks below to mean something; how many depends on
+    // how long the consent replica stays stale (denying) around each replacement.
+    expect(permitted.length).toBeGreaterThanOrEqual(100);
     expect(await checkLedger(system.databaseUrl, permitted)).toEqual({
       decisionRows: [],
       decisionEvents: [],

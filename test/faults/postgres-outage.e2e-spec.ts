@@ -90,6 +90,14 @@ describe('PostgreSQL stopped for 5 s under load', () => {
       outagesMs: outages,
       statuses: tally(load.outcomes),
       duringOutage: tally(during),
+      // How long after each restart the consent replica still made the gateway deny.
+      staleDenialsEndMsAfterRestart: outages.map((w, k) => {
+        const until = k + 1 < outages.length ? outages[k + 1].stopping : Infinity;
+        const answered = load.outcomes
+          .filter((o) => o.status === 403 && o.answeredAt - load.startedAt < until)
+          .map((o) => o.answeredAt - load.startedAt - w.restarted);
+        return answered.length === 0 ? null : Math.max(...answered);
+      }),
       otherAnswers: load.outcomes
         .filter((o) => o.status !== 200 && o.status !== 503)
         .slice(0, 3)

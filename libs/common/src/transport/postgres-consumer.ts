@@ -37,6 +37,9 @@ export class PostgresConsumer implements EventConsumer {
     this.loop = new PollingLoop(() => this.pollOnce(), {
       batchSize: this.batchSize,
       idleMs: options.pollIntervalMs ?? 50,
+      // A consumer is back within a second of its database: longer, and a replica that went
+      // stale during an outage kept denying for seconds after PostgreSQL had returned.
+      backoffCapMs: 1000,
       onError: (error, retryInMs) =>
         options.logger?.error(
           { err: error, group: subscription.group, retryInMs },
