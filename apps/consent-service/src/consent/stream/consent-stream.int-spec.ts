@@ -124,3 +124,86 @@ describe('consent projection rebuild', () => {
     await expect(ds.query(`DELETE FROM consent.events`)).rejects.toThrow(/append-only/);
   });
 });
+
+describe('commands written together', () => {
+  let db: { url: string; drop: () => Promise<void> };
+  let ds: DataSource;
+  let stream: ConsentStreamService;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('consentgroup');
+    ds = createServiceDataSource({
+      url: db.url,
+      schema: 'consent',
+      migrations: ConsentServiceDefinition.migrations,
+      poolSize: 5,
+    });
+    await runMigrations(ds, 'consent');
+    await ds.initialize();
+    stream = new ConsentStreamService(ds, new OutboxWriter('consent', TOPICS.consent));
+  });
+
+  afterAll(async () => {
+    await ds.destroy();
+    await db.drop();
+  });
+
+  const grant = (consentId: string): ConsentCommand => ({
+    type: 'record-consent',
+    consentId,
+    decision: 'granted',
+    scope,
+    validFrom: new Date().toISOString(),
+    validUntil: null,
+    capture,
+    evidenceRef: null,
+    notes: null,
+  });
+
+  it('answers each command on its own when one of them loses a race to another writer', async () => {
+    const subjects = nhsNumbers(30, 200000000);
+    // Another replica appended to the first person's stream; this service's projection of
+    // them is behind, so their command's append fails and the group's statement with it.
+    await ds.query(
+      `INSERT INTO consent.events (event_id, stream_id, stream_position, type, data, metadata, recorded_at)
+       VALUES ($1, $2, 1, 'national-opt-out.set.v1', '{}', $3, now())`,
+      [randomUUID(), subjects[0], JSON.stringify({ ...context, causationId: null })],
+    );
+    const ids = subjects.map(() => randomUUID());
+    const results = await Promise.allSettled(
+      subjects.map((subject, i) => stream.execute(subject, grant(ids[i]), context, (v) => v)),
+    );
+    expect(results[0]).toMatchObject({
+      status: 'rejected',
+      reason: { code: 'VERSION_CONFLICT' },
+    });
+    for (const result of results.slice(1)) {
+      expect(result).toEqual({
+        status: 'fulfilled',
+        value: { streamVersion: 1, body: 1, replayed: false },
+      });
+    }
+    const states: { subject_id: string; state: { consents: { consentId: string }[] } }[] =
+      await ds.query(`SELECT subject_id, state FROM consent.subject_states`);
+    expect(new Map(states.map((s) => [s.subject_id, s.state.consents[0].consentId]))).toEqual(
+      new Map(subjects.slice(1).map((subject, i) => [subject, ids[i + 1]])),
+    );
+    const [{ count }] = await ds.query(
+      `SELECT count(*)::int AS count FROM consent.outbox WHERE stream_id = ANY($1)`,
+      [subjects.map((subject) => `subject-${subject}`)],
+    );
+    expect(count).toBe(29);
+
+    // Without a loser, concurrent commands for different people share statements.
+    const more = nhsNumbers(30, 300000000);
+    await Promise.all(
+      more.map((subject) => stream.execute(subject, grant(randomUUID()), context, (v) => v)),
+    );
+    const [{ transactions }] = await ds.query(
+      `SELECT count(DISTINCT transaction_id)::int AS transactions FROM consent.events
+        WHERE stream_id = ANY($1)`,
+      [more],
+    );
+    expect(transactions).toBeLessThan(30);
+  });
+});

@@ -27,13 +27,43 @@ export interface WriteResult<B> {
 }
 
 const CONFLICT_RETRIES = 3;
+/**
+ * Group writes under way at once: one decides while the other waits for its commit. Few and
+ * large rather than many and small, because each costs a round trip and a commit.
+ */
+const GROUPS_IN_FLIGHT = 2;
+/** Commands in one group write, so one statement's parameters stay modest. */
+const GROUP_SIZE = 200;
+
+/** A command waiting for a group write, with the caller's promise to settle. */
+interface Job {
+  subjectId: string;
+  command: ConsentCommand;
+  context: WriteContext;
+  respond: (streamVersion: number) => unknown;
+  resolve: (result: WriteResult<unknown>) => void;
+  reject: (error: unknown) => void;
+}
+
+/** What one command decided: its stored events and the person's state after them. */
+interface Decided {
+  before: SubjectState;
+  stored: StoredEvent[];
+  next: SubjectState;
+}
 
 /**
- * Runs commands against one person's stream: reads their state, decides, and appends the
- * events, the projection, the outbox rows and the idempotency record in one transaction.
+ * Runs commands against people's streams: reads their state, decides, and appends the
+ * events, the projection, the outbox rows and (with an idempotency key) the idempotency
+ * record atomically. Commands arriving together are written together (see writeGroup).
  */
 @Injectable()
 export class ConsentStreamService {
+  private waiting: Job[] = [];
+  /** People with a command in a group write under way. */
+  private readonly busy = new Set<string>();
+  private groupsInFlight = 0;
+
   constructor(
     private readonly dataSource: DataSource,
     private readonly outbox: OutboxWriter,
@@ -45,13 +75,34 @@ export class ConsentStreamService {
     context: WriteContext,
     respond: (streamVersion: number) => B,
   ): Promise<WriteResult<B>> {
+    // An idempotency key is claimed and answered across statements, so it needs its own
+    // transaction; every other command joins a group write.
+    if (context.idempotencyKey) return this.executeAlone(subjectId, command, context, respond);
+    return new Promise<WriteResult<B>>((resolve, reject) => {
+      this.waiting.push({
+        subjectId,
+        command,
+        context,
+        respond,
+        resolve: resolve as (result: WriteResult<unknown>) => void,
+        reject,
+      });
+      this.pump();
+    });
+  }
+
+  /** One command with its own read and write, decided again on a lost race without If-Match. */
+  private async executeAlone<B>(
+    subjectId: string,
+    command: ConsentCommand,
+    context: WriteContext,
+    respond: (streamVersion: number) => B,
+  ): Promise<WriteResult<B>> {
     // Without If-Match the writer accepts whatever the current state is, so a lost race is
     // simply decided again on the new state; with If-Match it is the writer's conflict (412).
     const attempts = context.expectedVersion === undefined ? CONFLICT_RETRIES : 1;
     for (let attempt = 1; ; attempt++) {
       try {
-        // An idempotency key is claimed and answered across statements, so it needs a
-        // transaction; otherwise the whole write is one atomic statement (2 round trips).
         return context.idempotencyKey
           ? await this.dataSource.transaction((tx) =>
               this.executeOnce(tx, subjectId, command, context, respond),
@@ -59,15 +110,89 @@ export class ConsentStreamService {
           : await this.executeOnce(this.dataSource.manager, subjectId, command, context, respond);
       } catch (error) {
         if (!isStreamConflict(error)) throw error;
-        if (attempt >= attempts) {
-          throw new DomainError(
-            'VERSION_CONFLICT',
-            'Someone else changed this person’s record at the same time; read it again and retry.',
-            'version-conflict',
-          );
-        }
+        if (attempt >= attempts) throw versionConflict();
       }
     }
+  }
+
+  /**
+   * Starts group writes while there is room. A group takes every waiting command whose
+   * person has none under way, so one person's commands keep their order and never race
+   * each other within this process (other replicas are caught by the stream's unique key).
+   */
+  private pump(): void {
+    while (this.groupsInFlight < GROUPS_IN_FLIGHT && this.waiting.length > 0) {
+      const group: Job[] = [];
+      const later: Job[] = [];
+      for (const job of this.waiting) {
+        if (group.length < GROUP_SIZE && !this.busy.has(job.subjectId)) {
+          this.busy.add(job.subjectId);
+          group.push(job);
+        } else later.push(job);
+      }
+      this.waiting = later;
+      if (group.length === 0) return;
+      this.groupsInFlight++;
+      void this.writeGroup(group).finally(() => {
+        this.groupsInFlight--;
+        for (const job of group) this.busy.delete(job.subjectId);
+        this.pump();
+      });
+    }
+  }
+
+  /**
+   * Reads the group's states in one query, decides each command, and appends every event,
+   * projection row, record index entry and outbox row in one statement: two round trips and
+   * one commit for the whole group instead of two and one per command. If PostgreSQL refuses
+   * the statement it wrote nothing, and each command runs again on its own, so a conflict or
+   * a broken rule is answered to its own command only. Settles when every job is answered.
+   */
+  private async writeGroup(group: Job[]): Promise<void> {
+    const outcomes = new Map<Job, Promise<WriteResult<unknown>>>();
+    const alone = (job: Job): Promise<WriteResult<unknown>> =>
+      this.executeAlone(job.subjectId, job.command, job.context, job.respond);
+    try {
+      const states = await this.statesOf(group.map((job) => job.subjectId));
+      const writes: (Decided & { job: Job })[] = [];
+      for (const job of group) {
+        const state = states.get(job.subjectId) ?? initialState(job.subjectId);
+        try {
+          if (ownershipTarget(job.command, state)) {
+            // Rare (a record id not in this person's state): needs a lookup of its own.
+            outcomes.set(job, alone(job));
+            continue;
+          }
+          const decided = decideOn(state, job.command, job.context);
+          if (decided.stored.length === 0) {
+            outcomes.set(job, Promise.resolve(answer(decided.next, job.respond)));
+          } else writes.push({ ...decided, job });
+        } catch (error) {
+          outcomes.set(job, Promise.reject(error));
+        }
+      }
+      if (writes.length > 0) {
+        try {
+          await this.appendAndProject(this.dataSource.manager, writes);
+          for (const w of writes)
+            outcomes.set(w.job, Promise.resolve(answer(w.next, w.job.respond)));
+        } catch (error) {
+          // Only an error PostgreSQL reported for the statement proves it wrote nothing.
+          if (!hasSqlState(error)) throw error;
+          for (const w of writes) outcomes.set(w.job, alone(w.job));
+        }
+      }
+    } catch (error) {
+      for (const job of group) if (!outcomes.has(job)) outcomes.set(job, Promise.reject(error));
+    }
+    await Promise.all(
+      group.map((job) =>
+        (outcomes.get(job) ?? Promise.reject(new Error('command not answered'))).then(
+          job.resolve,
+          job.reject,
+        ),
+      ),
+    );
   }
 
   private async executeOnce<B>(
@@ -77,8 +202,10 @@ export class ConsentStreamService {
     context: WriteContext,
     respond: (streamVersion: number) => B,
   ): Promise<WriteResult<B>> {
-    const requestHash = createHash('sha256').update(JSON.stringify(context.request)).digest('hex');
     if (context.idempotencyKey) {
+      const requestHash = createHash('sha256')
+        .update(JSON.stringify(context.request))
+        .digest('hex');
       const earlier = await this.claimIdempotencyKey(
         tx,
         context.idempotencyKey,
@@ -88,51 +215,21 @@ export class ConsentStreamService {
       if (earlier) return { ...(earlier as { streamVersion: number; body: B }), replayed: true };
     }
     const state = await this.currentIn(tx, subjectId);
-    if (context.expectedVersion !== undefined && context.expectedVersion !== state.streamVersion) {
-      throw new DomainError(
-        'VERSION_CONFLICT',
-        `The record is at version ${state.streamVersion}, not ${context.expectedVersion}; read it again.`,
-        'version-conflict',
-      );
-    }
-    await this.checkOwnership(tx, subjectId, command, state);
-    // A stream's times never go backwards, even across replicas with skewed clocks, so a
-    // replay "as of" an instant always takes a prefix of the stream.
-    const now = new Date(Math.max(Date.now(), state.updatedAt ? Date.parse(state.updatedAt) : 0));
-    let decided;
-    try {
-      decided = decide(command, state, now);
-    } catch (error) {
-      if (error instanceof RuleViolation)
-        throw new DomainError(error.code, error.message, error.kind);
-      throw error;
-    }
-    const metadata: EventMetadata = {
-      actor: context.actor,
-      correlationId: context.correlationId,
-      causationId: null,
-      ...(context.idempotencyKey ? { idempotencyKey: context.idempotencyKey } : {}),
-    };
-    const stored: StoredEvent[] = decided.map((event, i) => ({
-      ...event,
-      eventId: randomUUID(),
-      streamVersion: state.streamVersion + i + 1,
-      recordedAt: now.toISOString(),
-      metadata,
-    }));
-    let next = state;
-    if (stored.length > 0) {
-      next = stored.reduce(evolve, state);
-      await this.appendAndProject(tx, stored, next, state);
-    }
-    const body = respond(next.streamVersion);
+    const target = ownershipTarget(command, state);
+    if (target) await this.checkOwnership(tx, subjectId, target);
+    const decided = decideOn(state, command, context);
+    if (decided.stored.length > 0) await this.appendAndProject(tx, [decided]);
+    const result = answer(decided.next, respond);
     if (context.idempotencyKey) {
       await tx.query(
         `UPDATE consent.idempotency_keys SET status_code = 200, response = $2 WHERE idempotency_key = $1`,
-        [context.idempotencyKey, JSON.stringify({ streamVersion: next.streamVersion, body })],
+        [
+          context.idempotencyKey,
+          JSON.stringify({ streamVersion: result.streamVersion, body: result.body }),
+        ],
       );
     }
-    return { streamVersion: next.streamVersion, body, replayed: false };
+    return result;
   }
 
   /** The person's current state (the projection, updated in the writer's transaction). */
@@ -165,61 +262,66 @@ export class ConsentStreamService {
     return rows[0]?.state ?? initialState(subjectId);
   }
 
+  /** Several people's current states in one query; people with no events are absent. */
+  private async statesOf(subjectIds: string[]): Promise<Map<string, SubjectState>> {
+    const rows: { subject_id: string; state: SubjectState }[] = await this.dataSource.query(
+      `SELECT subject_id, state FROM consent.subject_states WHERE subject_id = ANY($1::text[])`,
+      [subjectIds],
+    );
+    return new Map(rows.map((row) => [row.subject_id, row.state]));
+  }
+
   /**
    * Appends the events, updates the projection, indexes new record ids and writes the outbox
-   * in one statement: atomic without an explicit transaction, and one round trip instead of
-   * five on the hot path of every command.
+   * for one or more commands (on different people) in one statement: atomic without an
+   * explicit transaction, and one round trip instead of five.
    */
-  private async appendAndProject(
-    tx: EntityManager,
-    stored: StoredEvent[],
-    next: SubjectState,
-    before: SubjectState,
-  ): Promise<void> {
-    const added = [
+  private async appendAndProject(tx: EntityManager, writes: readonly Decided[]): Promise<void> {
+    const events = writes.flatMap((w) => w.stored.map((e) => ({ subjectId: w.next.subjectId, e })));
+    const added = writes.flatMap(({ before, next }) => [
       ...next.consents
         .filter((c) => !before.consents.some((b) => b.consentId === c.consentId))
-        .map((c) => ['consent', c.consentId]),
+        .map((c) => [c.consentId, 'consent', next.subjectId]),
       ...next.objections
         .filter((o) => !before.objections.some((b) => b.objectionId === o.objectionId))
-        .map((o) => ['objection', o.objectionId]),
+        .map((o) => [o.objectionId, 'objection', next.subjectId]),
       ...next.proxies
         .filter((p) => !before.proxies.some((b) => b.proxyId === p.proxyId))
-        .map((p) => ['proxy', p.proxyId]),
-    ];
+        .map((p) => [p.proxyId, 'proxy', next.subjectId]),
+    ]);
     const outbox = this.outbox.statement(
-      stored.map((e) => toIntegrationEvent(next.subjectId, e)),
-      13,
+      events.map(({ subjectId, e }) => toIntegrationEvent(subjectId, e)),
+      15,
     );
     await tx.query(
       `WITH appended AS (
          INSERT INTO consent.events (event_id, stream_id, stream_position, type, data, metadata, recorded_at)
-         SELECT e.id, $8, e.position, e.type, e.data, e.metadata, e.recorded_at
-           FROM unnest($1::uuid[], $2::int[], $3::text[], $4::jsonb[], $5::jsonb[], $6::timestamptz[])
-                AS e(id, position, type, data, metadata, recorded_at)
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::jsonb[], $6::jsonb[], $7::timestamptz[])
        ), projected AS (
          INSERT INTO consent.subject_states (subject_id, stream_version, state, updated_at)
-         VALUES ($8, $9, $10, $11)
+         SELECT * FROM unnest($8::text[], $9::int[], $10::jsonb[], $11::timestamptz[])
          ON CONFLICT (subject_id) DO UPDATE
            SET stream_version = EXCLUDED.stream_version, state = EXCLUDED.state, updated_at = EXCLUDED.updated_at
        ), indexed AS (
          INSERT INTO consent.record_index (record_id, kind, subject_id)
-         SELECT r.id, r.kind, $8 FROM unnest($12::uuid[], $7::text[]) AS r(id, kind)
+         SELECT * FROM unnest($12::uuid[], $13::text[], $14::text[])
        ), ${outbox.cte}
        SELECT 1`,
       [
-        stored.map((e) => e.eventId),
-        stored.map((e) => e.streamVersion),
-        stored.map((e) => e.type),
-        stored.map((e) => JSON.stringify(e.data)),
-        stored.map((e) => JSON.stringify(e.metadata)),
-        stored.map((e) => e.recordedAt),
+        events.map(({ e }) => e.eventId),
+        events.map(({ subjectId }) => subjectId),
+        events.map(({ e }) => e.streamVersion),
+        events.map(({ e }) => e.type),
+        events.map(({ e }) => JSON.stringify(e.data)),
+        events.map(({ e }) => JSON.stringify(e.metadata)),
+        events.map(({ e }) => e.recordedAt),
+        writes.map((w) => w.next.subjectId),
+        writes.map((w) => w.next.streamVersion),
+        writes.map((w) => JSON.stringify(w.next)),
+        writes.map((w) => w.next.updatedAt),
         added.map((a) => a[0]),
-        next.subjectId,
-        next.streamVersion,
-        JSON.stringify(next),
-        next.updatedAt,
         added.map((a) => a[1]),
+        added.map((a) => a[2]),
         ...outbox.params,
       ],
     );
@@ -229,25 +331,11 @@ export class ConsentStreamService {
   private async checkOwnership(
     tx: EntityManager,
     subjectId: string,
-    command: ConsentCommand,
-    state: SubjectState,
+    recordId: string,
   ): Promise<void> {
-    const target =
-      command.type === 'withdraw-consent'
-        ? {
-            id: command.consentId,
-            known: state.consents.some((c) => c.consentId === command.consentId),
-          }
-        : command.type === 'decide-objection' || command.type === 'withdraw-objection'
-          ? {
-              id: command.objectionId,
-              known: state.objections.some((o) => o.objectionId === command.objectionId),
-            }
-          : null;
-    if (!target || target.known) return;
     const rows: { subject_id: string }[] = await tx.query(
       `SELECT subject_id FROM consent.record_index WHERE record_id = $1`,
-      [target.id],
+      [recordId],
     );
     if (rows.length > 0 && rows[0].subject_id !== subjectId) {
       throw new DomainError(
@@ -283,6 +371,74 @@ export class ConsentStreamService {
     }
     return earlier.response;
   }
+}
+
+/** The record id a command names that is not in the person's state (to look up), if any. */
+function ownershipTarget(command: ConsentCommand, state: SubjectState): string | null {
+  if (command.type === 'withdraw-consent') {
+    return state.consents.some((c) => c.consentId === command.consentId) ? null : command.consentId;
+  }
+  if (command.type === 'decide-objection' || command.type === 'withdraw-objection') {
+    return state.objections.some((o) => o.objectionId === command.objectionId)
+      ? null
+      : command.objectionId;
+  }
+  return null;
+}
+
+/** Checks If-Match and decides the command on the state; the events to store and the state after. */
+function decideOn(state: SubjectState, command: ConsentCommand, context: WriteContext): Decided {
+  if (context.expectedVersion !== undefined && context.expectedVersion !== state.streamVersion) {
+    throw new DomainError(
+      'VERSION_CONFLICT',
+      `The record is at version ${state.streamVersion}, not ${context.expectedVersion}; read it again.`,
+      'version-conflict',
+    );
+  }
+  // A stream's times never go backwards, even across replicas with skewed clocks, so a
+  // replay "as of" an instant always takes a prefix of the stream.
+  const now = new Date(Math.max(Date.now(), state.updatedAt ? Date.parse(state.updatedAt) : 0));
+  let decided;
+  try {
+    decided = decide(command, state, now);
+  } catch (error) {
+    if (error instanceof RuleViolation)
+      throw new DomainError(error.code, error.message, error.kind);
+    throw error;
+  }
+  const metadata: EventMetadata = {
+    actor: context.actor,
+    correlationId: context.correlationId,
+    causationId: null,
+    ...(context.idempotencyKey ? { idempotencyKey: context.idempotencyKey } : {}),
+  };
+  const recordedAt = now.toISOString();
+  const stored: StoredEvent[] = decided.map((event, i) => ({
+    ...event,
+    eventId: randomUUID(),
+    streamVersion: state.streamVersion + i + 1,
+    recordedAt,
+    metadata,
+  }));
+  return { before: state, stored, next: stored.reduce(evolve, state) };
+}
+
+function answer<B>(next: SubjectState, respond: (streamVersion: number) => B): WriteResult<B> {
+  return { streamVersion: next.streamVersion, body: respond(next.streamVersion), replayed: false };
+}
+
+function versionConflict(): DomainError {
+  return new DomainError(
+    'VERSION_CONFLICT',
+    'Someone else changed this person’s record at the same time; read it again and retry.',
+    'version-conflict',
+  );
+}
+
+/** Whether PostgreSQL itself answered with an error (so the statement was rolled back). */
+function hasSqlState(error: unknown): boolean {
+  const e = error as { driverError?: { severity?: unknown; code?: unknown } };
+  return typeof e.driverError?.severity === 'string' && typeof e.driverError.code === 'string';
 }
 
 function isStreamConflict(error: unknown): boolean {
