@@ -41,6 +41,7 @@ export interface JsonSchema {
   required?: string[];
   example?: unknown;
   $ref?: string;
+  allOf?: JsonSchema[];
 }
 
 interface OpenApiDocument {
@@ -242,6 +243,11 @@ export async function operationsOf(app: NestFastifyApplication): Promise<Operati
       const target = doc.components?.schemas?.[name];
       if (!target) throw new Error(`unresolved schema ${schema.$ref}`);
       return resolve(target);
+    }
+    // Nest's swagger wraps a described nested DTO as allOf of its one $ref.
+    if (schema.allOf?.length === 1) {
+      const { allOf, ...rest } = schema;
+      return { ...rest, ...resolve(allOf[0]) };
     }
     return {
       ...schema,
