@@ -17,6 +17,8 @@ export interface VerifyResult {
 }
 
 const PAGE = 10_000;
+/** Pages being read while one is hashed. */
+const READ_AHEAD = 2;
 const LEAF_PREFIX = Buffer.from([0x00]);
 
 interface PageRow {
@@ -91,7 +93,6 @@ export class LogVerifier {
     };
     const early = checkHeadsUpTo(0);
     if (early) return early;
-    // The next page is read while this one is hashed.
     const prefetch = (from: number): Promise<PageRow[]> | null => {
       if (from >= size) return null;
       const page = this.page(from);
@@ -99,10 +100,12 @@ export class LogVerifier {
       page.catch(() => undefined);
       return page;
     };
-    let next = prefetch(0);
+    // PostgreSQL's check of a page costs more than hashing it here, so two pages are read at
+    // once on two connections (two backends, so two cores) while this one is hashed.
+    const ahead = Array.from({ length: READ_AHEAD }, (_, i) => prefetch(i * PAGE));
     for (let from = 0; from < size; from += PAGE) {
-      const rows = await (next as Promise<PageRow[]>);
-      next = prefetch(from + PAGE);
+      const rows = await (ahead.shift() as Promise<PageRow[]>);
+      ahead.push(prefetch(from + PAGE * READ_AHEAD));
       // The size of the next head to check: heads are few, so this test is per entry.
       let nextHead = headIndex < heads.length ? heads[headIndex].treeSize : Infinity;
       for (const row of rows) {
