@@ -20,7 +20,8 @@ async function main(): Promise<void> {
     url: config.DATABASE_URL,
     schema: ConsentServiceDefinition.schema,
     migrations: [],
-    poolSize: 1,
+    // One connection reads the log while the other writes the projection.
+    poolSize: 2,
     applicationName: 'consent-rebuild',
   });
   await ds.initialize();

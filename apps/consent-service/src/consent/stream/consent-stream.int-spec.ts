@@ -7,6 +7,7 @@ import { createTestDatabase } from '../../../../../test/support/test-database';
 import { ConsentServiceDefinition } from '../../consent-service.definition';
 import type { ConsentCommand } from '../domain/decide';
 import { ConsentStreamService, type WriteContext } from './consent-stream.service';
+import { replay } from '../domain/state';
 import { rebuildProjection } from './rebuild-projection';
 
 jest.setTimeout(120_000);
@@ -205,5 +206,60 @@ describe('commands written together', () => {
       [more],
     );
     expect(transactions).toBeLessThan(30);
+  });
+});
+
+describe('rebuild of a log longer than a page and a write batch', () => {
+  let db: { url: string; drop: () => Promise<void> };
+  let ds: DataSource;
+
+  beforeAll(async () => {
+    db = await createTestDatabase('consentlong');
+    ds = createServiceDataSource({
+      url: db.url,
+      schema: 'consent',
+      migrations: ConsentServiceDefinition.migrations,
+      poolSize: 2,
+    });
+    await runMigrations(ds, 'consent');
+    await ds.initialize();
+  });
+
+  afterAll(async () => {
+    await ds.destroy();
+    await db.drop();
+  });
+
+  it('gives every person the state their own replay gives, with times in microseconds truncated', async () => {
+    // 6,000 people x 5 events: more than one FETCH page (20,000) and one write batch (5,000).
+    await ds.query(
+      `INSERT INTO consent.events (event_id, stream_id, stream_position, type, data, metadata, recorded_at)
+       SELECT gen_random_uuid(), 'p' || lpad(p::text, 6, '0'), n,
+              CASE WHEN n = 3 THEN 'national-opt-out.set.v1' ELSE 'consent.granted.v1' END,
+              CASE WHEN n = 3 THEN '{}'::jsonb ELSE jsonb_build_object(
+                'consentId', gen_random_uuid(), 'purposes', '["direct-care"]'::jsonb,
+                'recipients', '["kind:nhs-trust"]'::jsonb, 'dataCategories', '["care-plan"]'::jsonb,
+                'validFrom', '2026-01-01T00:00:00.000Z', 'validUntil', null,
+                'capture', '{"method":"written","givenBy":"subject","capacity":"has-capacity"}'::jsonb,
+                'evidenceRef', null, 'notes', null) END,
+              jsonb_build_object('actor', jsonb_build_object('userId', 'sw-' || n, 'org', 'X26',
+                'role', 'social_worker'), 'correlationId', 'c', 'causationId', null),
+              timestamptz '2026-03-01 10:00:00+00' + p * interval '1 second' + n * interval '1.9 ms'
+         FROM generate_series(1, 6000) AS p, generate_series(1, 5) AS n`,
+    );
+    const progress: number[] = [];
+    const result = await rebuildProjection(ds, (done) => progress.push(done));
+    expect(result).toEqual({ events: 30_000, subjects: 6_000 });
+    expect(progress).toEqual([0, 20_000, 30_000]);
+    const stream = new ConsentStreamService(ds, new OutboxWriter('consent', TOPICS.consent));
+    for (const subject of ['p000001', 'p002500', 'p005001', 'p006000']) {
+      expect(await stream.current(subject)).toEqual(replay(subject, await stream.events(subject)));
+    }
+    const [{ states, index }] = await ds.query(
+      `SELECT (SELECT count(*)::int FROM consent.subject_states) AS states,
+              (SELECT count(*)::int FROM consent.record_index) AS index`,
+    );
+    expect({ states, index }).toEqual({ states: 6_000, index: 24_000 });
+    expect((await stream.current('p000001')).updatedAt).toBe('2026-03-01T10:00:01.009Z');
   });
 });

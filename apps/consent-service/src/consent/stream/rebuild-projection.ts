@@ -22,9 +22,11 @@ interface Row {
  * Drops the projection and rebuilds it from the event log, in one transaction during which
  * appends wait (the log is locked against writes), so the result is exactly the log's fold.
  *
- * The log is read through a cursor and the next page is asked for before the current one is
- * folded, so PostgreSQL reads while Node folds; projection writes queue on the same
- * connection (the transaction's) behind the read and overlap the next fold in the same way.
+ * Reading and writing run on two connections (the data source needs two free): a second
+ * transaction reads the log through a cursor on the writer's exported snapshot, so it sees
+ * exactly the locked log, while the writer's transaction drops and refills the projection.
+ * The next page is asked for before the current one is folded, so both PostgreSQL sessions
+ * and Node work at once.
  */
 export async function rebuildProjection(
   dataSource: DataSource,
@@ -32,59 +34,80 @@ export async function rebuildProjection(
 ): Promise<{ events: number; subjects: number }> {
   return dataSource.transaction(async (tx) => {
     await tx.query(`LOCK TABLE consent.events IN SHARE MODE`);
-    const [{ total }] = await tx.query(`SELECT count(*)::int AS total FROM consent.events`);
-    await tx.query(`TRUNCATE consent.subject_states, consent.record_index`);
-    // Times are formatted by PostgreSQL exactly as toISOString() does (UTC, milliseconds
-    // truncated), which is how every reader of the log presents recorded_at.
-    await tx.query(
-      `DECLARE rebuild_events NO SCROLL CURSOR FOR
-         SELECT stream_id, stream_position, type, data, metadata, event_id,
-                to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS recorded_at
-           FROM consent.events
-          ORDER BY stream_id, stream_position`,
+    // Taken after the lock, so every append that committed before it is in the snapshot.
+    const [{ snapshot }]: { snapshot: string }[] = await tx.query(
+      `SELECT pg_export_snapshot() AS snapshot`,
     );
-    const fetch = (): Promise<Row[]> => tx.query(`FETCH ${PAGE} FROM rebuild_events`);
-    let done = 0;
-    let subjects = 0;
-    let current: SubjectState | null = null;
-    let pending: SubjectState[] = [];
-    const writes: Promise<void>[] = [];
-    onProgress(0, total);
-    let page = fetch();
-    for (;;) {
-      const rows = await page;
-      if (rows.length === 0) break;
-      page = fetch();
-      for (const row of rows) {
-        if (current === null || current.subjectId !== row.stream_id) {
-          if (current !== null) pending.push(current);
-          current = initialState(row.stream_id);
-          subjects++;
+    const reader = dataSource.createQueryRunner();
+    await reader.connect();
+    try {
+      await reader.query(`BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY`);
+      await reader.query(`SET TRANSACTION SNAPSHOT '${snapshot.replace(/'/g, "''")}'`);
+      const counted: Promise<{ total: number }[]> = reader.query(
+        `SELECT count(*)::int AS total FROM consent.events`,
+      );
+      const truncated = tx.query(`TRUNCATE consent.subject_states, consent.record_index`);
+      const [[{ total }]] = await Promise.all([counted, truncated]);
+      // Times are formatted by PostgreSQL exactly as toISOString() does (UTC, milliseconds
+      // truncated), which is how every reader of the log presents recorded_at.
+      await reader.query(
+        `DECLARE rebuild_events NO SCROLL CURSOR FOR
+           SELECT stream_id, stream_position, type, data, metadata, event_id,
+                  to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS recorded_at
+             FROM consent.events
+            ORDER BY stream_id, stream_position`,
+      );
+      const fetch = (): Promise<Row[]> => reader.query(`FETCH ${PAGE} FROM rebuild_events`);
+      let done = 0;
+      let subjects = 0;
+      let current: SubjectState | null = null;
+      let pending: SubjectState[] = [];
+      // One write at a time on the writer's connection; the fold goes on meanwhile.
+      let written: Promise<void> = Promise.resolve();
+      onProgress(0, total);
+      let page = fetch();
+      for (;;) {
+        const rows = await page;
+        if (rows.length === 0) break;
+        page = fetch();
+        // Awaited at the next turn; this only keeps a failure while a write fails handled.
+        page.catch(() => undefined);
+        for (const row of rows) {
+          if (current === null || current.subjectId !== row.stream_id) {
+            if (current !== null) pending.push(current);
+            current = initialState(row.stream_id);
+            subjects++;
+          }
+          current = evolve(current, {
+            type: row.type,
+            data: row.data,
+            eventId: row.event_id,
+            streamVersion: row.stream_position,
+            recordedAt: row.recorded_at,
+            metadata: row.metadata,
+          } as StoredEvent);
         }
-        current = evolve(current, {
-          type: row.type,
-          data: row.data,
-          eventId: row.event_id,
-          streamVersion: row.stream_position,
-          recordedAt: row.recorded_at,
-          metadata: row.metadata,
-        } as StoredEvent);
+        if (pending.length >= WRITE_BATCH) {
+          await written;
+          written = write(tx, pending);
+          // Awaited at the next batch or the end; this only keeps an early failure handled.
+          written.catch(() => undefined);
+          pending = [];
+        }
+        done += rows.length;
+        onProgress(done, total);
       }
-      if (pending.length >= WRITE_BATCH) {
-        const written = write(tx, pending);
-        // Awaited below; a failure also fails the next FETCH (the transaction is aborted).
-        written.catch(() => undefined);
-        writes.push(written);
-        pending = [];
-      }
-      done += rows.length;
-      onProgress(done, total);
+      if (current !== null) pending.push(current);
+      await written;
+      await write(tx, pending);
+      await reader.query(`COMMIT`);
+      return { events: done, subjects };
+    } catch (error) {
+      await reader.query(`ROLLBACK`).catch(() => undefined);
+      throw error;
+    } finally {
+      await reader.release();
     }
-    if (current !== null) pending.push(current);
-    writes.push(write(tx, pending));
-    await Promise.all(writes);
-    await tx.query(`CLOSE rebuild_events`);
-    return { events: done, subjects };
   });
 }
 
