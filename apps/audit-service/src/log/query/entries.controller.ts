@@ -184,6 +184,8 @@ export class EntriesController {
     const requestedSize = wholeNumberParameter('treeSize', treeSizeText, problems);
     if (seq === 0) problems.push({ field: 'seq', problem: 'seq starts at 1' });
     if (problems.length > 0 || seq === undefined) throw invalidInput(problems);
+    const known = requestedSize === undefined ? this.treeHeads.latestKnown() : null;
+    if (known && known.treeSize >= seq) return this.proofAgainst(known, seq, user);
     // One read for the entry, the head the proof is for and (for a requested size) the log's
     // size: a signed head's size never exceeds the log's, so the default needs no max(seq).
     const rows: (EntryRow & {
@@ -247,6 +249,54 @@ export class EntriesController {
       rootHash: root.toString('hex'),
       entry: row.entry,
       treeHead: head && head.treeSize === treeSize ? head : null,
+    };
+  }
+
+  /**
+   * The proof against a head already known, in one read: its size fixes which nodes the proof
+   * needs before anything is read, so they come with the entry.
+   */
+  private async proofAgainst(
+    head: TreeHead,
+    seq: number,
+    user: AuthenticatedUser,
+  ): Promise<Record<string, unknown>> {
+    const treeSize = head.treeSize;
+    const work = (store: Parameters<typeof rootHash>[0]) => ({
+      path: inclusionProof(store, seq - 1, treeSize),
+      root: rootHash(store, treeSize),
+    });
+    const wanted = planNodes(work);
+    const rows: { entry: EntryRow['entry']; canonical: string | null; nodes: string | null }[] =
+      await this.dataSource.query(
+        `SELECT e.entry, e.entry_canonical AS canonical,
+                (SELECT string_agg(n.level || ':' || n.index || ':' || encode(n.hash, 'hex'), ',')
+                   FROM audit.merkle_nodes n
+                   JOIN unnest($2::smallint[], $3::bigint[]) AS w(level, index)
+                     ON n.level = w.level AND n.index = w.index) AS nodes
+           FROM audit.entries e WHERE e.seq = $1`,
+        [seq, wanted.map((w) => w.level), wanted.map((w) => w.index)],
+      );
+    const staff = user.roles.some((r) => r !== 'service_user');
+    // A person may see proofs of their own entries only; others get the same 404 as a gap.
+    if (rows.length === 0 || (!staff && !canActOnSubject(user, rows[0].entry.subjectId ?? ''))) {
+      throw new DomainError('ENTRY_NOT_FOUND', `No entry ${seq} is in the log.`, 'not-found');
+    }
+    const nodes = new Map<string, Buffer>();
+    for (const node of rows[0].nodes?.split(',') ?? []) {
+      const [level, index, hex] = node.split(':');
+      nodes.set(`${level}:${index}`, Buffer.from(hex, 'hex'));
+    }
+    const { path, root } = work(storeOf(nodes));
+    return {
+      seq,
+      leafIndex: seq - 1,
+      leafHash: leafHash(rows[0].canonical ?? entryBytes(rows[0].entry)).toString('hex'),
+      treeSize,
+      auditPath: path.map((h) => h.toString('hex')),
+      rootHash: root.toString('hex'),
+      entry: rows[0].entry,
+      treeHead: head,
     };
   }
 

@@ -53,6 +53,7 @@ export class TreeHeadService implements OnApplicationBootstrap, OnApplicationShu
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> = Promise.resolve();
   private lastIssuedAt = 0;
+  private known: TreeHead | null = null;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -154,7 +155,18 @@ export class TreeHeadService implements OnApplicationBootstrap, OnApplicationShu
     return rows.length === 0 ? null : toTreeHead(rows[0]);
   }
 
+  /**
+   * The newest signed head this replica has seen, at most one check (CHECK_MS) old, or null.
+   * Any signed head is a valid answer to "prove against the latest"; a caller needing one that
+   * covers something newer reads `latest()`.
+   */
+  latestKnown(): TreeHead | null {
+    return this.known;
+  }
+
   private async tick(): Promise<void> {
     await this.issueIfDue();
+    // Every replica refreshes it, including one that never wins the issuing lock.
+    this.known = await this.latest();
   }
 }
