@@ -21,7 +21,9 @@ const EXTRA_LOAD_ROUND = 1_000;
 /** Consent grant -> withdrawal cycles per phase (idle, under load), each on its own person. */
 const WITHDRAWALS = 60;
 /** Cycles in flight at once, on different people, so a phase takes seconds, not minutes. */
-const CYCLES_IN_FLIGHT = 3;
+const CYCLES_IN_FLIGHT = 4;
+/** A cycle withdraws after a random pause up to this long once the grant is enforced. */
+const WITHDRAWAL_PAUSE_MAX_MS = 1_000;
 /** While waiting for the replica to change, a decision is asked this often ... */
 const DECISION_POLL_GAP_MS = 20;
 /** ... with at most this many unanswered, so a slow answer does not blur when it changed. */
@@ -446,6 +448,10 @@ async function consentCycle(
   );
   const grantAnswered = Date.now();
   const permitted = await decideUntil(system, tokens, person, (d) => d.outcome === 'permit');
+  // Withdrawing the moment the grant is seen would always land just after the consumer that
+  // applied it went back to waiting, the worst moment on either transport; people do not time
+  // it so.
+  await sleep(Math.random() * WITHDRAWAL_PAUSE_MAX_MS);
   await call(
     'POST',
     `${consent}/v1/subjects/${person}/consents/${String(grant.consentId)}/withdrawal`,
@@ -755,7 +761,7 @@ function report(
             `${transportName(r.transport)} p99 ${Math.max(r.idle.answered.p99, r.loaded.answered.p99).toFixed(0)} ms`,
         )
         .join(', ')})`,
-    `(lags: ${WITHDRAWALS} cycles per phase, ${CYCLES_IN_FLIGHT} people at a time, decisions asked ` +
+    `(lags: ${WITHDRAWALS} cycles per phase, ${CYCLES_IN_FLIGHT} people at a time, each withdrawn 0-${WITHDRAWAL_PAUSE_MAX_MS} ms after its grant was seen; decisions asked ` +
       `every ${DECISION_POLL_GAP_MS} ms (${POLLS_IN_FLIGHT} at most unanswered); audit probes every ${AUDIT_PROBE_INTERVAL_MS} ms, log read ` +
       `every ${AUDIT_POLL_MS} ms)`,
   );
