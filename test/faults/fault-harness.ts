@@ -110,6 +110,8 @@ export interface LoadRun {
   endedAt: number;
   /** Requests answered (or failed) so far; lets fault injectors act on progress. */
   progress(): number;
+  /** Connection attempts refused (nothing sent) and tried again, with `retryRefused`. */
+  refusedAttempts: number;
 }
 
 /**
@@ -121,7 +123,16 @@ export function startRecordLoad(
   port: () => number,
   token: string,
   people: string[],
-  options: { requests?: number; concurrency?: number; loadSeconds?: number } = {},
+  options: {
+    requests?: number;
+    concurrency?: number;
+    loadSeconds?: number;
+    /**
+     * Send a request again when the connection is refused (the gateway is down, so nothing
+     * reached it), as a client behind a load balancer would be sent elsewhere; for up to 2 min.
+     */
+    retryRefused?: boolean;
+  } = {},
 ): { run: Promise<LoadRun>; progress: () => number } {
   const total = options.requests ?? FAULTS.requests;
   const concurrency = options.concurrency ?? FAULTS.concurrency;
@@ -130,6 +141,7 @@ export function startRecordLoad(
   const outcomes: Outcome[] = [];
   let next = 0;
   let done = 0;
+  let refusedAttempts = 0;
   const startedAt = Date.now();
   const worker = async (): Promise<void> => {
     while (next < total) {
@@ -138,12 +150,17 @@ export function startRecordLoad(
       if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
       const subjectId = people[index % people.length];
       const sentAt = Date.now();
-      const answer = await get(
-        agent,
-        port(),
-        `/v1/subjects/${subjectId}/record?purpose=direct-care&categories=care-plan`,
-        token,
-      );
+      const path = `/v1/subjects/${subjectId}/record?purpose=direct-care&categories=care-plan`;
+      let answer = await get(agent, port(), path, token);
+      while (
+        options.retryRefused &&
+        answer.error === 'ECONNREFUSED' &&
+        Date.now() - sentAt < 120_000
+      ) {
+        refusedAttempts++;
+        await new Promise((r) => setTimeout(r, 100));
+        answer = await get(agent, port(), path, token);
+      }
       const outcome: Outcome = {
         index,
         sentAt,
@@ -177,6 +194,7 @@ export function startRecordLoad(
       startedAt,
       endedAt: Date.now(),
       progress: () => done,
+      refusedAttempts,
     };
   });
   return { run, progress: () => done };
