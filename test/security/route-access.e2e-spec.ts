@@ -8,6 +8,7 @@ import { testDataDir } from '../support/service-app';
 import { tokenFor } from '../support/tokens';
 import {
   ACCESS,
+  OTHER_PERSON,
   PERSON,
   PUBLIC_OUTSIDE_DOCUMENT,
   SERVICE_NAMES,
@@ -174,6 +175,43 @@ describe.each(SERVICE_NAMES)('%s route access', (name) => {
     }
     expect(problems).toEqual([]);
     expect(checked).toBeGreaterThan(operations.length);
+  });
+
+  it('refuses a service user every other person’s record where the route names a person', async () => {
+    // Reads that admit a service user and name the person in the path or the `patient` query.
+    const personal = operations.filter((op) => {
+      const access = table[op.key];
+      return (
+        op.method === 'get' &&
+        access?.kind === 'roles' &&
+        access.roles.includes('service_user') &&
+        op.parameters.some((p) => p.name === 'subjectId' || p.name === 'patient')
+      );
+    });
+    const problems: string[] = [];
+    for (const op of personal) {
+      for (const [subject, expectRefused] of [
+        [OTHER_PERSON, true],
+        [PERSON, false],
+      ] as const) {
+        const path = fillPath(op.path, (p) => (p === 'subjectId' ? subject : validPathValue(p)));
+        const res = await request(service.app.getHttpServer())
+          .get(path)
+          .query(op.parameters.some((p) => p.name === 'patient') ? { patient: subject } : {})
+          .set('Authorization', `Bearer ${tokenAs('service_user')}`);
+        const refused = res.status === 403;
+        if (refused !== expectRefused || res.status >= 500) {
+          problems.push(`${op.key} for ${subject}: ${res.status} ${String(res.body.error)}`);
+        }
+        if (refused) {
+          const body = res.body as Record<string, unknown>;
+          if (typeof body.error !== 'string' || !Array.isArray(body.details))
+            problems.push(`${op.key} for ${subject}: 403 body ${JSON.stringify(body)}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+    if (name !== 'sharing-gateway') expect(personal.length).toBeGreaterThan(0);
   });
 
   it('lets every admitted role past the role check, and never answers 5xx', async () => {
