@@ -207,6 +207,29 @@ describe('commands written together', () => {
     );
     expect(transactions).toBeLessThan(30);
   });
+  it('refuses a command that breaks a rule while the others in its group are written', async () => {
+    const subjects = nhsNumbers(20, 400000000);
+    const results = await Promise.allSettled(
+      subjects.map((subject, i) =>
+        stream.execute(
+          subject,
+          grant(randomUUID()),
+          i === 0 ? { ...context, expectedVersion: 5 } : context,
+          (v) => v,
+        ),
+      ),
+    );
+    expect(results[0]).toMatchObject({
+      status: 'rejected',
+      reason: { code: 'VERSION_CONFLICT', message: expect.stringMatching(/version 0, not 5/) },
+    });
+    expect(results.slice(1).map((r) => r.status)).toEqual(Array(19).fill('fulfilled'));
+    const [{ streams }] = await ds.query(
+      `SELECT count(DISTINCT stream_id)::int AS streams FROM consent.events WHERE stream_id = ANY($1)`,
+      [subjects],
+    );
+    expect(streams).toBe(19);
+  });
 });
 
 describe('rebuild of a log longer than a page and a write batch', () => {

@@ -149,7 +149,13 @@ export class ConsentStreamService {
    * a broken rule is answered to its own command only. Settles when every job is answered.
    */
   private async writeGroup(group: Job[]): Promise<void> {
-    const outcomes = new Map<Job, Promise<WriteResult<unknown>>>();
+    const answered = new Set<Job>();
+    const answering: Promise<void>[] = [];
+    // Handlers are attached at once, so no outcome is ever a rejection left unhandled.
+    const settle = (job: Job, outcome: Promise<WriteResult<unknown>>): void => {
+      answered.add(job);
+      answering.push(outcome.then(job.resolve, job.reject));
+    };
     const alone = (job: Job): Promise<WriteResult<unknown>> =>
       this.executeAlone(job.subjectId, job.command, job.context, job.respond);
     try {
@@ -160,39 +166,36 @@ export class ConsentStreamService {
         try {
           if (ownershipTarget(job.command, state)) {
             // Rare (a record id not in this person's state): needs a lookup of its own.
-            outcomes.set(job, alone(job));
+            settle(job, alone(job));
             continue;
           }
           const decided = decideOn(state, job.command, job.context);
           if (decided.stored.length === 0) {
-            outcomes.set(job, Promise.resolve(answer(decided.next, job.respond)));
+            settle(job, Promise.resolve(answer(decided.next, job.respond)));
           } else writes.push({ ...decided, job });
         } catch (error) {
-          outcomes.set(job, Promise.reject(error));
+          settle(job, Promise.reject(error));
         }
       }
       if (writes.length > 0) {
+        let written = false;
         try {
           await this.appendAndProject(this.dataSource.manager, writes);
-          for (const w of writes)
-            outcomes.set(w.job, Promise.resolve(answer(w.next, w.job.respond)));
+          written = true;
         } catch (error) {
           // Only an error PostgreSQL reported for the statement proves it wrote nothing.
           if (!hasSqlState(error)) throw error;
-          for (const w of writes) outcomes.set(w.job, alone(w.job));
+          for (const w of writes) settle(w.job, alone(w.job));
+        }
+        if (written) {
+          for (const w of writes) settle(w.job, Promise.resolve(answer(w.next, w.job.respond)));
         }
       }
     } catch (error) {
-      for (const job of group) if (!outcomes.has(job)) outcomes.set(job, Promise.reject(error));
+      for (const job of group) if (!answered.has(job)) settle(job, Promise.reject(error));
     }
-    await Promise.all(
-      group.map((job) =>
-        (outcomes.get(job) ?? Promise.reject(new Error('command not answered'))).then(
-          job.resolve,
-          job.reject,
-        ),
-      ),
-    );
+    // A person stays busy until their command is answered, including a run on its own.
+    await Promise.all(answering);
   }
 
   private async executeOnce<B>(
