@@ -229,6 +229,11 @@ function bodies(schema: JsonSchema): fc.Arbitrary<unknown> {
         deeplyNested(10_000, '[', '', ']'),
         deeplyNested(100_000, '{"a":', '1', '}'),
         deeplyNested(1, '{"reason":', '['.repeat(5_000) + ']'.repeat(5_000), '}'),
+        new RawJson('{"__proto__":{"roles":["admin"]},"constructor":{"prototype":{"x":1}}}'),
+        new RawJson('{"reason":"a","reason":"b"}'),
+        new RawJson('{'),
+        new RawJson(''),
+        new RawJson(`{"reason":"${'x'.repeat(3 * 1024 * 1024)}"}`),
       ),
     },
     { weight: 3, arbitrary: valid },
@@ -330,7 +335,22 @@ function requestsOf(
           )
           .map(([q, extra]) => (extra ? { ...q, [extra[0]]: extra[1] } : q))
       : queries,
-    headers: fc.record(headers, { requiredKeys: [] }),
+    headers: fc.record(
+      {
+        ...headers,
+        ...(hostile && op.body
+          ? {
+              'Content-Type': fc.constantFrom(
+                'text/plain',
+                'application/x-www-form-urlencoded',
+                'application/json; charset=latin1',
+                'application/merge-patch+json',
+              ),
+            }
+          : {}),
+      },
+      { requiredKeys: [] },
+    ),
     body: op.body ? (hostile ? bodies(op.body) : plausibleObject(op.body)) : fc.constant(undefined),
   });
 }
@@ -581,19 +601,18 @@ describe.each(SERVICE_NAMES)(`%s under generated requests (seed ${SEED})`, (name
           const caller = authed(service, role);
           let call = caller[op.method](fillPath(op.path, (p) => generated.path[p]));
           call = call.query(generated.query);
+          if (generated.body !== undefined) call = call.set('Content-Type', 'application/json');
           for (const [h, v] of Object.entries(generated.headers))
             if (v !== undefined) call = call.set(h, v);
           // Serialised here so that bare strings, numbers and null reach the service as JSON too.
           const res =
             generated.body === undefined
               ? await call
-              : await call
-                  .set('Content-Type', 'application/json')
-                  .send(
-                    generated.body instanceof RawJson
-                      ? generated.body.text
-                      : JSON.stringify(generated.body),
-                  );
+              : await call.send(
+                  generated.body instanceof RawJson
+                    ? generated.body.text
+                    : JSON.stringify(generated.body),
+                );
           const body = (res.body ?? {}) as Record<string, unknown>;
           tally(op.key, res.status, body.error, body.details);
           if (res.status >= 500) {
