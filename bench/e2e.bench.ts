@@ -131,6 +131,8 @@ interface EnforcementPhase {
   answered: Distribution;
   /** Withdrawal answered -> the gateway's consumer transaction applying it began. */
   replica: Distribution;
+  /** On Kafka: withdrawal answered -> the consent service's relay transaction sending it began. */
+  relayed: Distribution;
   /** Grant answered -> the first permitting decision was taken. */
   granted: Distribution;
   timedOut: number;
@@ -148,6 +150,9 @@ interface TransportResult {
   loaded: EnforcementPhase;
   auditIdle: AuditLag;
   auditLoaded: AuditLag;
+  /** Age of the oldest open transaction holding a transaction id, sampled through each phase. */
+  writerIdle: Distribution;
+  writerLoaded: Distribution;
 }
 
 interface AuditLag {
@@ -167,12 +172,15 @@ async function measureTransport(
 
   const audit = new AuditWatch(url);
   await audit.start();
+  const writers = new OldestWriterWatch(url);
+  await writers.start();
   // The cycles in flight read the gateway's times at once: a small pool, not one client.
   const db = new Pool({ connectionString: url, max: CYCLES_IN_FLIGHT });
   try {
     const idleProbes = startProbes(system, tokens, readers);
     const idle = await enforcementPhase(system, tokens, db, housingPeople.slice(0, WITHDRAWALS));
     const auditIdle = await audit.lags(await idleProbes.stop());
+    const writerIdle = writers.take();
 
     const reads = recordReads(readers, (userId) => tokens.reader(userId), MEASURED_REQUESTS);
     const gatewayPort = Number(new URL(system.url('sharing-gateway')).port);
@@ -196,6 +204,7 @@ async function measureTransport(
       extraReads += EXTRA_LOAD_ROUND;
     }
     const loaded = await cycles;
+    const writerLoaded = writers.take();
     const auditLoaded = await audit.lags(await loadedProbes.stop());
     if (auditIdle.missing + auditLoaded.missing > 0) {
       // Say why rather than only that: the audit service logs identifiers and errors only.
@@ -213,9 +222,12 @@ async function measureTransport(
       loaded,
       auditIdle,
       auditLoaded,
+      writerIdle,
+      writerLoaded,
     };
   } finally {
     await db.end();
+    await writers.stop();
     await audit.stop();
   }
 }
@@ -394,6 +406,7 @@ interface Cycle {
   enforcedMs: number;
   answeredMs: number;
   replicaMs: number;
+  relayedMs: number;
   timedOut: number;
   staleAnswers: number;
 }
@@ -413,6 +426,7 @@ async function enforcementPhase(
     enforced: distribution(cycles.map((c) => c.enforcedMs)),
     answered: distribution(cycles.map((c) => c.answeredMs)),
     replica: distribution(cycles.map((c) => c.replicaMs)),
+    relayed: distribution(cycles.map((c) => c.relayedMs).filter(Number.isFinite)),
     granted: distribution(cycles.map((c) => c.grantedMs)),
     timedOut: cycles.reduce((sum, c) => sum + c.timedOut, 0),
     staleAnswers: cycles.reduce((sum, c) => sum + c.staleAnswers, 0),
@@ -467,13 +481,20 @@ async function consentCycle(
     person,
     (d) => d.outcome === 'deny' && reasonCodes(d).includes('consent-withdrawn'),
   );
-  const { rows } = await db.query<{ permitted: string; denied: string; applied: string }>(
+  const { rows } = await db.query<{
+    permitted: string;
+    denied: string;
+    applied: string;
+    relayed: string | null;
+  }>(
     `SELECT (SELECT extract(epoch FROM min(decided_at)) * 1000 FROM gateway.decisions
               WHERE decision_id = ANY($1::uuid[])) AS permitted,
             (SELECT extract(epoch FROM min(decided_at)) * 1000 FROM gateway.decisions
               WHERE decision_id = ANY($2::uuid[])) AS denied,
             (SELECT extract(epoch FROM updated_at) * 1000 FROM gateway.consent_replica
-              WHERE subject_id = $3) AS applied`,
+              WHERE subject_id = $3) AS applied,
+            (SELECT extract(epoch FROM max(published_at)) * 1000 FROM consent.outbox
+              WHERE stream_id = 'subject-' || $3 AND type = 'consent.withdrawn.v1') AS relayed`,
     [permitted.decisionIds, denied.decisionIds, person],
   );
   const at = rows[0];
@@ -483,6 +504,7 @@ async function consentCycle(
     enforcedMs: denied.timedOut ? ENFORCEMENT_TIMEOUT_MS : Number(at.denied) - withdrawalAnswered,
     answeredMs: denied.at - withdrawalAnsweredPerf,
     replicaMs: Number(at.applied) - withdrawalAnswered,
+    relayedMs: at.relayed === null ? NaN : Number(at.relayed) - withdrawalAnswered,
     timedOut,
     staleAnswers: permitted.staleAnswers + denied.staleAnswers,
   };
@@ -638,6 +660,54 @@ class AuditWatch {
   }
 }
 
+/**
+ * Samples how long the oldest open transaction holding a transaction id has been open. Outbox
+ * readers (PostgreSQL consumers and Kafka relays) take nothing committed by a transaction that
+ * began after it until it ends, so its age is how long any event can be held back for.
+ */
+class OldestWriterWatch {
+  private readonly db: Client;
+  private samples: number[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private polling: Promise<void> = Promise.resolve();
+
+  constructor(url: string) {
+    this.db = new Client({ connectionString: url });
+  }
+
+  async start(): Promise<void> {
+    await this.db.connect();
+    const tick = (): void => {
+      this.polling = this.sample().then(() => {
+        if (this.timer) this.timer = setTimeout(tick, AUDIT_POLL_MS);
+      });
+    };
+    this.timer = setTimeout(tick, 0);
+  }
+
+  private async sample(): Promise<void> {
+    const { rows } = await this.db.query<{ age: string }>(
+      `SELECT coalesce(extract(epoch FROM clock_timestamp() - min(xact_start)) * 1000, 0) AS age
+         FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()`,
+    );
+    this.samples.push(Number(rows[0].age));
+  }
+
+  /** The samples since the last call. */
+  take(): Distribution {
+    const taken = distribution(this.samples);
+    this.samples = [];
+    return taken;
+  }
+
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.polling;
+    await this.db.end();
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // Baseline
 
@@ -718,8 +788,12 @@ function report(
     ] as const) {
       out.push(
         `${`${name}: withdrawal -> enforced, ${phase}`.padEnd(60)} ${lagLine(e.enforced)}`,
+        ...(e.relayed.n > 0
+          ? [`${'    of which: relay began sending it to Kafka'.padEnd(60)} ${lagLine(e.relayed)}`]
+          : []),
         `${'    of which: replica consumer began applying it'.padEnd(60)} ${lagLine(e.replica)}`,
         `${'    until the client read the first denial'.padEnd(60)} ${lagLine(e.answered)}`,
+        `${'    oldest open writing transaction, sampled'.padEnd(60)} ${lagLine(phase === 'idle' ? r.writerIdle : r.writerLoaded)}`,
         `${'    grant -> first permit'.padEnd(60)} ${lagLine(e.granted)}` +
           `${e.timedOut > 0 ? `   (${e.timedOut} TIMED OUT after ${ENFORCEMENT_TIMEOUT_MS} ms)` : ''}` +
           `${e.staleAnswers > 0 ? `   (${e.staleAnswers} consent-state-stale answers)` : ''}`,
