@@ -177,6 +177,26 @@ describe.each(SERVICE_NAMES)('%s route access', (name) => {
     expect(checked).toBeGreaterThan(operations.length);
   });
 
+  it('answers a route it does not have with 404 in the error format, token or not', async () => {
+    const problems: string[] = [];
+    for (const [method, path] of [
+      ['get', '/v1/not-a-route'],
+      ['delete', '/v1/me'],
+      ['post', '/health/live'],
+    ] as const) {
+      for (const token of [undefined, tokenAs('admin')]) {
+        const call = request(service.app.getHttpServer())[method](path);
+        if (token) void call.set('Authorization', `Bearer ${token}`);
+        const res = await call;
+        const body = res.body as Record<string, unknown>;
+        if (res.status !== 404 || body.statusCode !== 404 || !Array.isArray(body.details)) {
+          problems.push(`${method} ${path}: ${res.status} ${JSON.stringify(body)}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
   it('refuses a service user every other person’s record where the route names a person', async () => {
     // Reads that admit a service user and name the person in the path or the `patient` query.
     const personal = operations.filter((op) => {
