@@ -812,8 +812,8 @@ function report(
   if (results.some((r) => r.transport === 'kafka')) {
     out.push(
       `(the kcat mock holds a fetch that found nothing for the whole KAFKA_MAX_WAIT_MS, even when ` +
-        `a message arrives meanwhile; a real broker answers it at once, so on Kafka these lags ` +
-        `are bounded by the mock, not the code)`,
+        `a message arrives meanwhile; a real broker answers it at once, so each Kafka hop here ` +
+        `can carry up to that much more than it would in production)`,
     );
   }
   out.push(...skipped);
