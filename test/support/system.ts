@@ -86,12 +86,6 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
     if (!env.KAFKA_BROKERS) delete env.KAFKA_BROKERS;
     return env;
   };
-  for (const name of SERVICE_NAMES) {
-    await run(process.execPath, [join(DIST, 'apps', name, 'src', 'migrate.js')], {
-      env: envFor(name),
-    });
-  }
-
   const children = new Map<ServiceName, ChildProcess>();
   const outputs = new Map<ServiceName, string>();
   const url = (name: ServiceName): string => `http://127.0.0.1:${ports.get(name)}`;
@@ -167,6 +161,11 @@ export async function startSystem(options: SystemOptions = {}): Promise<RunningS
   };
 
   try {
+    for (const name of SERVICE_NAMES) {
+      await run(process.execPath, [join(DIST, 'apps', name, 'src', 'migrate.js')], {
+        env: envFor(name),
+      });
+    }
     for (const name of SERVICE_NAMES) spawnService(name);
     await Promise.all(SERVICE_NAMES.map((name) => waitReady(name, 90_000)));
   } catch (error) {
