@@ -128,6 +128,13 @@ describe.each(SERVICE_NAMES)('%s route access', (name) => {
   it('answers public operations, and the document and metrics, without a token', async () => {
     const publicOps = operations.filter((op) => table[op.key]?.kind === 'public');
     expect(publicOps.map((o) => o.key).sort()).toEqual(['GET /health/live', 'GET /health/ready']);
+    // The document must tell clients the same: no token needed here, a bearer token elsewhere.
+    expect(publicOps.map((o) => ({ op: o.key, security: o.security }))).toEqual(
+      publicOps.map((o) => ({ op: o.key, security: [] })),
+    );
+    expect(operations.filter((o) => o.security?.length === 0).map((o) => o.key)).toEqual(
+      publicOps.map((o) => o.key),
+    );
     for (const op of publicOps) {
       const res = await send(service.app, op);
       expect({ op: op.key, status: res.status }).toEqual({ op: op.key, status: 200 });

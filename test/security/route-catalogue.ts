@@ -21,6 +21,8 @@ export interface Operation {
   parameters: Parameter[];
   /** The JSON schema of the body, `$ref`s resolved; undefined when the route takes none. */
   body?: JsonSchema;
+  /** The operation's own security requirements; undefined when the document-wide one applies. */
+  security?: unknown[];
 }
 
 export interface Parameter {
@@ -51,6 +53,7 @@ interface OpenApiDocument {
 
 interface RawOperation {
   operationId: string;
+  security?: unknown[];
   parameters?: Parameter[];
   requestBody?: { content: { 'application/json'?: { schema: JsonSchema } } };
 }
@@ -272,6 +275,7 @@ export async function operationsOf(app: NestFastifyApplication): Promise<Operati
         operationId: raw.operationId,
         parameters: (raw.parameters ?? []).map((p) => ({ ...p, required: Boolean(p.required) })),
         body: body ? resolve(body) : undefined,
+        security: raw.security,
       });
     }
   }

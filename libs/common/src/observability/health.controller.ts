@@ -1,5 +1,5 @@
 import { Controller, Get, Header, Inject } from '@nestjs/common';
-import { ApiExcludeEndpoint, ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { ApiExcludeEndpoint, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Public } from '../auth/roles.decorator';
 import { DomainError } from '../http/domain-error';
 import { TransportService } from '../service/transport.service';
@@ -16,6 +16,8 @@ export class HealthController {
 
   @Public()
   @Get('health/live')
+  // The document requires a bearer token everywhere by default; probes are the exception.
+  @ApiOperation({ summary: 'Liveness', security: [] })
   @ApiOkResponse({ description: 'The process is running.' })
   live(): { status: 'ok' } {
     return { status: 'ok' };
@@ -23,6 +25,7 @@ export class HealthController {
 
   @Public()
   @Get('health/ready')
+  @ApiOperation({ summary: 'Readiness', security: [] })
   @ApiOkResponse({ description: 'The database and the event transport are reachable.' })
   async ready(): Promise<{ status: 'ready'; checks: Record<string, 'up'> }> {
     const problems = await this.transport.readinessProblems();
