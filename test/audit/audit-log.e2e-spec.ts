@@ -520,6 +520,34 @@ describe('audit service: the tamper-evident log of every event', () => {
       expect(result).toMatchObject({ ok: false, firstBadSeq: size + 1 });
     });
 
+    it('a changed interior Merkle node: the proof route refuses to hand out a proof that misses the signed root', async () => {
+      const proofOfFirst = () =>
+        au().get('/v1/audit/entries/1/proof').set('Authorization', `Bearer ${officer}`);
+      const good = await proofOfFirst().expect(200);
+      expect(good.body.treeSize).toBeGreaterThanOrEqual(2);
+      // Entry 1's sibling leaf is the first node on its audit path.
+      const sibling = `level = 0 AND index = 1`;
+      const [saved] = (
+        await superuser.query(`SELECT hash FROM audit.merkle_nodes WHERE ${sibling}`)
+      ).rows;
+      await superuser.query(`SET session_replication_role = replica`);
+      try {
+        await superuser.query(
+          `UPDATE audit.merkle_nodes SET hash = '\\x${'00'.repeat(32)}' WHERE ${sibling}`,
+        );
+        const refused = await proofOfFirst();
+        expect(refused.status).toBe(500);
+        expect(refused.body).toMatchObject({ error: 'INTERNAL_ERROR' });
+        expect(refused.body.auditPath).toBeUndefined();
+      } finally {
+        await superuser.query(`UPDATE audit.merkle_nodes SET hash = $1 WHERE ${sibling}`, [
+          saved.hash,
+        ]);
+        await superuser.query(`SET session_replication_role = DEFAULT`);
+      }
+      expect((await proofOfFirst().expect(200)).body.auditPath).toEqual(good.body.auditPath);
+    });
+
     it('is intact again once every change is undone', async () => {
       expect(await verify()).toMatchObject({ ok: true, checked: size });
     });

@@ -11,7 +11,14 @@ import {
   type AuthenticatedUser,
   type FieldProblem,
 } from '#common';
-import { consistencyProof, inclusionProof, leafHash, planNodes, rootHash } from '../domain/merkle';
+import {
+  consistencyProof,
+  inclusionProof,
+  leafHash,
+  planNodes,
+  rootHash,
+  verifyInclusion,
+} from '../domain/merkle';
 import { entryBytes } from '../domain/chain';
 import { loadNodes, storeOf } from '../append/log-appender';
 import { toTreeHead, TreeHeadService, type HeadRow } from '../tree-heads/tree-head.service';
@@ -239,11 +246,13 @@ export class EntriesController {
     });
     const nodes = await loadNodes(this.dataSource, planNodes(work));
     const { path, root } = work(storeOf(nodes));
+    // The stored bytes are what was hashed; older entries are canonicalised as they were.
+    const leaf = leafHash(row.canonical ?? entryBytes(row.entry));
+    if (head && head.treeSize === treeSize) assertProves(head, seq, leaf, path);
     return {
       seq,
       leafIndex: seq - 1,
-      // The stored bytes are what was hashed; older entries are canonicalised as they were.
-      leafHash: leafHash(row.canonical ?? entryBytes(row.entry)).toString('hex'),
+      leafHash: leaf.toString('hex'),
       treeSize,
       auditPath: path.map((h) => h.toString('hex')),
       rootHash: root.toString('hex'),
@@ -288,10 +297,12 @@ export class EntriesController {
       nodes.set(`${level}:${index}`, Buffer.from(hex, 'hex'));
     }
     const { path, root } = work(storeOf(nodes));
+    const leaf = leafHash(rows[0].canonical ?? entryBytes(rows[0].entry));
+    assertProves(head, seq, leaf, path);
     return {
       seq,
       leafIndex: seq - 1,
-      leafHash: leafHash(rows[0].canonical ?? entryBytes(rows[0].entry)).toString('hex'),
+      leafHash: leaf.toString('hex'),
       treeSize,
       auditPath: path.map((h) => h.toString('hex')),
       rootHash: root.toString('hex'),
@@ -333,5 +344,18 @@ export class EntriesController {
       fromRoot: result.fromRoot.toString('hex'),
       toRoot: result.toRoot.toString('hex'),
     };
+  }
+}
+
+/**
+ * A proof is built from stored interior nodes, which `audit:verify` does not read; one that does
+ * not reach the signed root means the stored tree was changed. Refuse to hand it out (a person
+ * would be told their entry is not in the log) and fail loudly instead: a 500, logged.
+ */
+function assertProves(head: TreeHead, seq: number, leaf: Buffer, path: Buffer[]): void {
+  if (!verifyInclusion(leaf, seq - 1, head.treeSize, path, Buffer.from(head.rootHash, 'hex'))) {
+    throw new Error(
+      `stored Merkle nodes do not prove entry ${seq} against the signed tree head of size ${head.treeSize}; treat the log as tampered and run audit:verify`,
+    );
   }
 }
