@@ -6,6 +6,7 @@ import {
   TOPICS,
   TransportService,
   type EventEnvelope,
+  type FieldProblem,
   type PublishedConsentEventType,
 } from '#common';
 import type { SharingGatewayEnv } from '../config/env';
@@ -41,6 +42,8 @@ const CAUGHT_UP_WRITE_MS = 200;
 @Injectable()
 export class ConsentReplicaConsumer implements OnModuleInit {
   private lastCaughtUpWrite = 0;
+  /** Latched: once the replica was confirmed current after start, readiness no longer asks. */
+  private confirmedCurrent = false;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -53,6 +56,34 @@ export class ConsentReplicaConsumer implements OnModuleInit {
       handle: (events, tx) => this.apply(events, tx),
       caughtUp: () => this.markCaughtUp(),
     });
+    this.transport.addReadinessCheck(() => this.readinessProblem());
+  }
+
+  /**
+   * A gateway that has just started takes traffic only once the shared replica has been
+   * confirmed current (by this instance or another), so a restart does not answer its first
+   * requests with consent-state-stale. Afterwards a stale replica denies consent-dependent
+   * categories but leaves the gateway in service: sharing for direct care under a public-task
+   * agreement does not depend on consent and must not stop with the consent feed.
+   */
+  async readinessProblem(): Promise<FieldProblem | null> {
+    if (this.confirmedCurrent) return null;
+    const rows: { age_ms: string | null }[] = await this.dataSource.query(
+      `SELECT (extract(epoch FROM clock_timestamp() - caught_up_at) * 1000)::text AS age_ms
+         FROM gateway.consent_replica_status WHERE id = 1`,
+    );
+    const age = rows[0]?.age_ms == null ? null : Number(rows[0].age_ms);
+    if (age !== null && age <= this.maxStalenessMs) {
+      this.confirmedCurrent = true;
+      return null;
+    }
+    return {
+      field: 'consentReplica',
+      problem:
+        age === null
+          ? 'the consent replica has not caught up yet'
+          : `the consent replica last caught up ${Math.round(age)} ms ago, more than CONSENT_MAX_STALENESS_MS`,
+    };
   }
 
   /** Applies a batch in the consumer's transaction (events arrive once each, in stream order). */

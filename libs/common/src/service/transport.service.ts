@@ -39,6 +39,7 @@ interface TransportPart {
 export class TransportService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly subscriptions: Subscription[] = [];
   private readonly parts: TransportPart[] = [];
+  private readonly readinessChecks: (() => Promise<FieldProblem | null>)[] = [];
   private started = false;
 
   constructor(
@@ -84,11 +85,26 @@ export class TransportService implements OnApplicationBootstrap, BeforeApplicati
     await this.admin?.disconnect().catch(() => undefined);
   }
 
-  /** What stops the service from being ready: the database, or the broker when on Kafka. */
+  /**
+   * Adds a service's own condition for taking traffic (a replica current enough, say); it is
+   * asked only while the database is reachable, and a check that throws counts as not ready.
+   */
+  addReadinessCheck(check: () => Promise<FieldProblem | null>): void {
+    this.readinessChecks.push(check);
+  }
+
+  /** What stops the service from being ready: the database, the broker on Kafka, own checks. */
   async readinessProblems(): Promise<FieldProblem[]> {
     const problems: FieldProblem[] = [];
     try {
       await withTimeout(this.dataSource.query('SELECT 1'), 2000);
+      for (const check of this.readinessChecks) {
+        const problem = await withTimeout(check(), 2000).catch((error: unknown) => ({
+          field: 'service',
+          problem: `readiness check failed: ${(error as Error).message}`,
+        }));
+        if (problem) problems.push(problem);
+      }
     } catch (error) {
       problems.push({ field: 'database', problem: `unreachable: ${(error as Error).message}` });
     }
