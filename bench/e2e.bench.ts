@@ -600,14 +600,9 @@ function startProbes(
   };
 }
 
-/**
- * Reads the audit log as it grows (by sequence number: the chain lock makes entries commit in
- * order, so none is skipped) and notes when each decision's entry was first seen.
- */
-class AuditWatch {
-  private readonly db: Client;
-  private readonly seen = new Map<string, number>();
-  private lastSeq = 0;
+/** Asks the database something every AUDIT_POLL_MS on a connection of its own, until stopped. */
+abstract class DatabaseWatch {
+  protected readonly db: Client;
   private timer: NodeJS.Timeout | undefined;
   private polling: Promise<void> = Promise.resolve();
 
@@ -625,7 +620,25 @@ class AuditWatch {
     this.timer = setTimeout(tick, 0);
   }
 
-  private async poll(): Promise<void> {
+  protected abstract poll(): Promise<void>;
+
+  async stop(): Promise<void> {
+    clearTimeout(this.timer);
+    this.timer = undefined;
+    await this.polling;
+    await this.db.end();
+  }
+}
+
+/**
+ * Reads the audit log as it grows (by sequence number: the chain lock makes entries commit in
+ * order, so none is skipped) and notes when each decision's entry was first seen.
+ */
+class AuditWatch extends DatabaseWatch {
+  private readonly seen = new Map<string, number>();
+  private lastSeq = 0;
+
+  protected async poll(): Promise<void> {
     const { rows } = await this.db.query<{ seq: string; decision_id: string | null }>(
       `SELECT seq, entry->'details'->>'decisionId' AS decision_id
          FROM audit.entries WHERE seq > $1 ORDER BY seq LIMIT 20000`,
@@ -651,13 +664,6 @@ class AuditWatch {
     }
     return { lag: distribution(lags), missing: pending().length };
   }
-
-  async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.polling;
-    await this.db.end();
-  }
 }
 
 /**
@@ -665,27 +671,10 @@ class AuditWatch {
  * readers (PostgreSQL consumers and Kafka relays) take nothing committed by a transaction that
  * began after it until it ends, so its age is how long any event can be held back for.
  */
-class OldestWriterWatch {
-  private readonly db: Client;
+class OldestWriterWatch extends DatabaseWatch {
   private samples: number[] = [];
-  private timer: NodeJS.Timeout | undefined;
-  private polling: Promise<void> = Promise.resolve();
 
-  constructor(url: string) {
-    this.db = new Client({ connectionString: url });
-  }
-
-  async start(): Promise<void> {
-    await this.db.connect();
-    const tick = (): void => {
-      this.polling = this.sample().then(() => {
-        if (this.timer) this.timer = setTimeout(tick, AUDIT_POLL_MS);
-      });
-    };
-    this.timer = setTimeout(tick, 0);
-  }
-
-  private async sample(): Promise<void> {
+  protected async poll(): Promise<void> {
     const { rows } = await this.db.query<{ age: string }>(
       `SELECT coalesce(extract(epoch FROM clock_timestamp() - min(xact_start)) * 1000, 0) AS age
          FROM pg_stat_activity WHERE backend_xid IS NOT NULL AND pid <> pg_backend_pid()`,
@@ -698,13 +687,6 @@ class OldestWriterWatch {
     const taken = distribution(this.samples);
     this.samples = [];
     return taken;
-  }
-
-  async stop(): Promise<void> {
-    clearTimeout(this.timer);
-    this.timer = undefined;
-    await this.polling;
-    await this.db.end();
   }
 }
 
