@@ -296,6 +296,14 @@ export interface LedgerProblems {
   duplicates: string[];
 }
 
+/** What checkLedger finds when every guarantee holds. */
+export const NO_LEDGER_PROBLEMS: LedgerProblems = {
+  decisionRows: [],
+  decisionEvents: [],
+  auditEntries: [],
+  duplicates: [],
+};
+
 /**
  * The guarantees for every 200 that carried data: exactly one decision row with its id, one
  * decision event, and exactly one audit entry for that event; and no entry in the log twice.
@@ -361,13 +369,20 @@ export async function checkLedger(
 }
 
 /** `npm run audit:verify` against the system's database; returns its exit code and output. */
-export function verifyAuditLog(system: RunningSystem): { status: number | null; output: string } {
+function verifyAuditLog(system: RunningSystem): { status: number | null; output: string } {
   const result = spawnSync(process.execPath, [join(DIST, 'apps/audit-service/src/verify-log.js')], {
     encoding: 'utf8',
     env: { ...process.env, DATABASE_URL: system.databaseUrl, DATA_DIR: system.dataDir },
     timeout: 120_000,
   });
   return { status: result.status, output: `${result.stdout}${result.stderr}` };
+}
+
+/** `audit:verify` over the system's log reports it intact and exits 0. */
+export function expectAuditLogIntact(system: RunningSystem): void {
+  const result = verifyAuditLog(system);
+  expect(result.output).toContain('audit log intact');
+  expect(result.status).toBe(0);
 }
 
 /**
