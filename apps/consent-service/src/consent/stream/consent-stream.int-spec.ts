@@ -28,21 +28,38 @@ const context: WriteContext = {
   request: {},
 };
 
+/** A fresh database with the consent schema migrated, and a pool on it. */
+async function migratedConsentDatabase(
+  prefix: string,
+  poolSize: number,
+): Promise<{ url: string; ds: DataSource; drop: () => Promise<void> }> {
+  const db = await createTestDatabase(prefix);
+  const ds = createServiceDataSource({
+    url: db.url,
+    schema: 'consent',
+    migrations: ConsentServiceDefinition.migrations,
+    poolSize,
+  });
+  await runMigrations(ds, 'consent');
+  await ds.initialize();
+  return {
+    url: db.url,
+    ds,
+    drop: async () => {
+      await ds.destroy();
+      await db.drop();
+    },
+  };
+}
+
 describe('consent projection rebuild', () => {
-  let db: { url: string; drop: () => Promise<void> };
+  let database: Awaited<ReturnType<typeof migratedConsentDatabase>>;
   let ds: DataSource;
   let stream: ConsentStreamService;
 
   beforeAll(async () => {
-    db = await createTestDatabase('consentrebuild');
-    ds = createServiceDataSource({
-      url: db.url,
-      schema: 'consent',
-      migrations: ConsentServiceDefinition.migrations,
-      poolSize: 5,
-    });
-    await runMigrations(ds, 'consent');
-    await ds.initialize();
+    database = await migratedConsentDatabase('consentrebuild', 5);
+    ds = database.ds;
     stream = new ConsentStreamService(ds, new OutboxWriter('consent', TOPICS.consent));
     const subjects = nhsNumbers(40, 100000000);
     for (let i = 0; i < 40; i++) {
@@ -79,10 +96,7 @@ describe('consent projection rebuild', () => {
     }
   });
 
-  afterAll(async () => {
-    await ds.destroy();
-    await db.drop();
-  });
+  afterAll(() => database.drop());
 
   const snapshot = async () => ({
     states: await ds.query(
@@ -110,7 +124,7 @@ describe('consent projection rebuild', () => {
       process.execPath,
       [join(__dirname, '../../../../../dist/apps/consent-service/src/rebuild.js')],
       {
-        env: { ...process.env, DATABASE_URL: db.url, DATA_DIR: '/tmp' },
+        env: { ...process.env, DATABASE_URL: database.url, DATA_DIR: '/tmp' },
         encoding: 'utf8',
       },
     );
@@ -127,27 +141,17 @@ describe('consent projection rebuild', () => {
 });
 
 describe('commands written together', () => {
-  let db: { url: string; drop: () => Promise<void> };
+  let database: Awaited<ReturnType<typeof migratedConsentDatabase>>;
   let ds: DataSource;
   let stream: ConsentStreamService;
 
   beforeAll(async () => {
-    db = await createTestDatabase('consentgroup');
-    ds = createServiceDataSource({
-      url: db.url,
-      schema: 'consent',
-      migrations: ConsentServiceDefinition.migrations,
-      poolSize: 5,
-    });
-    await runMigrations(ds, 'consent');
-    await ds.initialize();
+    database = await migratedConsentDatabase('consentgroup', 5);
+    ds = database.ds;
     stream = new ConsentStreamService(ds, new OutboxWriter('consent', TOPICS.consent));
   });
 
-  afterAll(async () => {
-    await ds.destroy();
-    await db.drop();
-  });
+  afterAll(() => database.drop());
 
   const grant = (consentId: string): ConsentCommand => ({
     type: 'record-consent',
@@ -233,25 +237,15 @@ describe('commands written together', () => {
 });
 
 describe('rebuild of a log longer than a page and a write batch', () => {
-  let db: { url: string; drop: () => Promise<void> };
+  let database: Awaited<ReturnType<typeof migratedConsentDatabase>>;
   let ds: DataSource;
 
   beforeAll(async () => {
-    db = await createTestDatabase('consentlong');
-    ds = createServiceDataSource({
-      url: db.url,
-      schema: 'consent',
-      migrations: ConsentServiceDefinition.migrations,
-      poolSize: 2,
-    });
-    await runMigrations(ds, 'consent');
-    await ds.initialize();
+    database = await migratedConsentDatabase('consentlong', 2);
+    ds = database.ds;
   });
 
-  afterAll(async () => {
-    await ds.destroy();
-    await db.drop();
-  });
+  afterAll(() => database.drop());
 
   it('gives every person the state their own replay gives, with times in microseconds truncated', async () => {
     // 6,000 people x 5 events: more than one FETCH page (20,000) and one write batch (5,000).
