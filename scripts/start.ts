@@ -5,14 +5,13 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Client } from 'pg';
-import { ensureLocalKeyPair } from '#common';
+import { ensureLocalKeyPair, LOCAL_DATABASE_NAME, LOCAL_PG_PORT } from '#common';
 import { startEmbeddedPostgres, type StartedPostgres } from './embedded-postgres';
 
 const ROOT = resolve(__dirname, '..', '..');
 const DIST = join(ROOT, 'dist');
 const env = process.env;
 const DATA_DIR = resolve(env.DATA_DIR ?? join(ROOT, '.data'));
-const DATABASE_NAME = 'care_ledger';
 
 interface ServiceSpec {
   name: string;
@@ -95,16 +94,18 @@ async function main(): Promise<void> {
 
 async function startDatabase(): Promise<string> {
   const dataDir = join(DATA_DIR, 'pg');
-  const port = Number(env.PG_PORT ?? 54329);
+  const port = Number(env.PG_PORT ?? LOCAL_PG_PORT);
   stopLeftoverPostgres(dataDir);
   say(`starting embedded PostgreSQL on 127.0.0.1:${port} (data in ${dataDir})`);
   postgres = await startEmbeddedPostgres({ dataDir, port });
   const admin = new Client({ connectionString: postgres.url() });
   await admin.connect();
-  const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE_NAME]);
-  if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${DATABASE_NAME}`);
+  const exists = await admin.query('SELECT 1 FROM pg_database WHERE datname = $1', [
+    LOCAL_DATABASE_NAME,
+  ]);
+  if (exists.rowCount === 0) await admin.query(`CREATE DATABASE ${LOCAL_DATABASE_NAME}`);
   await admin.end();
-  return postgres.url(DATABASE_NAME);
+  return postgres.url(LOCAL_DATABASE_NAME);
 }
 
 /** A launcher killed with SIGKILL leaves its PostgreSQL running; stop it before starting anew. */

@@ -1,7 +1,7 @@
 // `npm run audit:verify`: recomputes the audit chain and Merkle tree from the stored entries,
 // checks every signed tree head, and names the first bad entry. Exit code 1 when not intact.
 import 'reflect-metadata';
-import { createServiceDataSource, loadConfig } from '#common';
+import { createServiceDataSource, loadConfig, withLocalDatabase } from '#common';
 import { AuditServiceDefinition } from './audit-service.definition';
 import { AuditServiceEnv, environment } from './config/env';
 import { LogVerifier } from './log/verify/log-verifier';
@@ -15,7 +15,7 @@ function bar(done: number, total: number, started: number): string {
 }
 
 async function main(): Promise<number> {
-  const config = loadConfig(AuditServiceEnv, { PORT: '0', ...environment() });
+  const config = loadConfig(AuditServiceEnv, { PORT: '0', ...withLocalDatabase(environment()) });
   const ds = createServiceDataSource({
     url: config.DATABASE_URL,
     schema: AuditServiceDefinition.schema,

@@ -1,6 +1,6 @@
 // `npm run consent:rebuild`: drops the consent projection and rebuilds it from the event log.
 import 'reflect-metadata';
-import { createServiceDataSource, loadConfig } from '#common';
+import { createServiceDataSource, loadConfig, withLocalDatabase } from '#common';
 import { ConsentServiceEnv, environment } from './config/env';
 import { ConsentServiceDefinition } from './consent-service.definition';
 import { rebuildProjection } from './consent/stream/rebuild-projection';
@@ -15,7 +15,7 @@ function progressBar(done: number, total: number, started: number): string {
 }
 
 async function main(): Promise<void> {
-  const config = loadConfig(ConsentServiceEnv, { PORT: '0', ...environment() });
+  const config = loadConfig(ConsentServiceEnv, { PORT: '0', ...withLocalDatabase(environment()) });
   const ds = createServiceDataSource({
     url: config.DATABASE_URL,
     schema: ConsentServiceDefinition.schema,

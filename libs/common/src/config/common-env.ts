@@ -108,3 +108,23 @@ export class CommonEnv {
 export function kafkaBrokers(env: CommonEnv): string[] {
   return env.KAFKA_BROKERS ? env.KAFKA_BROKERS.split(',') : [];
 }
+
+/** The database `npm start` creates in its embedded PostgreSQL, and that server's default port. */
+export const LOCAL_DATABASE_NAME = 'care_ledger';
+export const LOCAL_PG_PORT = 54329;
+
+/**
+ * For command-line tools (`audit:verify`, `consent:rebuild`): without DATABASE_URL they use the
+ * embedded database `npm start` runs (on PG_PORT), so the README's commands work as written. A
+ * deployment always sets DATABASE_URL; an unset one there fails to connect, not silently.
+ */
+export function withLocalDatabase(
+  env: Record<string, string | undefined>,
+): Record<string, string | undefined> {
+  if (env.DATABASE_URL) return env;
+  const port = env.PG_PORT ?? String(LOCAL_PG_PORT);
+  return {
+    ...env,
+    DATABASE_URL: `postgres://postgres:postgres@127.0.0.1:${port}/${LOCAL_DATABASE_NAME}`,
+  };
+}
