@@ -22,6 +22,23 @@ import { waitFor } from '../support/transport-harness';
 
 jest.setTimeout(180_000);
 
+/** Every stored column of an entry (`entry` is generated from `entry_canonical`). */
+const ENTRY_COLUMNS =
+  'seq, entry_canonical, prev_hash, hash, source_event_id, at, subject_id, actor_id, actor_org, action, outcome';
+/** Everything but the position and the event id, taken from the saved copy `s`. */
+const SWAPPED = [
+  'entry_canonical',
+  'prev_hash',
+  'hash',
+  'at',
+  'subject_id',
+  'actor_id',
+  'actor_org',
+  'action',
+  'outcome',
+]
+  .map((c) => `${c} = s.${c}`)
+  .join(', ');
 const PERSON = '9434765919';
 const OTHER = '9434765870';
 const TODAY = new Date().toISOString().slice(0, 10);
@@ -474,25 +491,35 @@ describe('audit service: the tamper-evident log of every event', () => {
 
     it('one changed byte', async () => {
       const result = await tamper(
-        `UPDATE audit.entries SET entry = jsonb_set(entry, '{outcome}', '"permiT"') WHERE seq = 3`,
-        `UPDATE audit.entries e SET entry = s.entry FROM saved s WHERE e.seq = s.seq AND e.seq = 3`,
+        // One byte of the hashed bytes (the first of the correlation id), outside every search
+        // column; `entry` (generated from the bytes) follows.
+        `UPDATE audit.entries SET entry_canonical = overlay(entry_canonical
+            PLACING CASE WHEN substr(entry_canonical, p, 1) = 'a' THEN 'b' ELSE 'a' END FROM p FOR 1)
+           FROM (SELECT position('"correlationId":"' IN entry_canonical) + 17 AS p
+                   FROM audit.entries WHERE seq = 3) AS at
+          WHERE seq = 3`,
+        `UPDATE audit.entries e SET entry_canonical = s.entry_canonical FROM saved s WHERE e.seq = s.seq AND e.seq = 3`,
       );
-      expect(result).toMatchObject({ ok: false, firstBadSeq: 3 });
+      expect(result).toMatchObject({
+        ok: false,
+        firstBadSeq: 3,
+        problem: 'hash does not match the entry',
+      });
     });
 
     it('one deleted entry', async () => {
       const result = await tamper(
         `DELETE FROM audit.entries WHERE seq = 4`,
-        `INSERT INTO audit.entries (seq, entry, prev_hash, hash, source_event_id, at) SELECT seq, entry, prev_hash, hash, source_event_id, at FROM saved WHERE seq = 4`,
+        `INSERT INTO audit.entries (${ENTRY_COLUMNS}) SELECT ${ENTRY_COLUMNS} FROM saved WHERE seq = 4`,
       );
       expect(result).toMatchObject({ ok: false, firstBadSeq: 4 });
     });
 
     it('two entries swapped', async () => {
       const result = await tamper(
-        `UPDATE audit.entries e SET entry = s.entry, prev_hash = s.prev_hash, hash = s.hash, source_event_id = gen_random_uuid()
+        `UPDATE audit.entries e SET ${SWAPPED}, source_event_id = gen_random_uuid()
            FROM saved s WHERE (e.seq, s.seq) IN ((5, 6), (6, 5))`,
-        `UPDATE audit.entries e SET entry = s.entry, prev_hash = s.prev_hash, hash = s.hash, source_event_id = s.source_event_id
+        `UPDATE audit.entries e SET ${SWAPPED}, source_event_id = s.source_event_id
            FROM saved s WHERE e.seq = s.seq AND e.seq IN (5, 6)`,
       );
       expect(result).toMatchObject({ ok: false, firstBadSeq: 5 });
@@ -513,8 +540,13 @@ describe('audit service: the tamper-evident log of every event', () => {
       };
       const hash = chainHash(last.hash, Buffer.from(canonicalJson(forged)));
       const result = await tamper(
-        `INSERT INTO audit.entries (seq, entry, prev_hash, hash, source_event_id, at)
-         VALUES (${size + 1}, '${JSON.stringify(forged).replace(/'/g, "''")}', '\\x${last.hash.toString('hex')}', '\\x${hash.toString('hex')}', '${forged.sourceEventId}', now())`,
+        `INSERT INTO audit.entries (seq, entry_canonical, prev_hash, hash, source_event_id, at,
+                                    subject_id, actor_id, actor_org, action, outcome)
+         VALUES (${size + 1}, '${canonicalJson(forged).replace(/'/g, "''")}', '\\x${last.hash.toString('hex')}',
+                 '\\x${hash.toString('hex')}', '${forged.sourceEventId}', '${forged.at}',
+                 ${forged.subjectId === null ? 'NULL' : `'${forged.subjectId}'`},
+                 ${forged.actor === null ? 'NULL' : `'${forged.actor.userId}'`},
+                 ${forged.actor === null ? 'NULL' : `'${forged.actor.org}'`}, '${forged.action}', '${forged.outcome}')`,
         `DELETE FROM audit.entries WHERE seq = ${size + 1}`,
       );
       expect(result).toMatchObject({ ok: false, firstBadSeq: size + 1 });
@@ -548,6 +580,33 @@ describe('audit service: the tamper-evident log of every event', () => {
       expect((await proofOfFirst().expect(200)).body.auditPath).toEqual(good.body.auditPath);
     });
 
+    it('a search column changed, so the entry would show under another person', async () => {
+      const result = await tamper(
+        `UPDATE audit.entries SET subject_id = '${OTHER}' WHERE seq = 7`,
+        `UPDATE audit.entries e SET subject_id = s.subject_id FROM saved s WHERE e.seq = s.seq AND e.seq = 7`,
+      );
+      expect(result).toMatchObject({
+        ok: false,
+        firstBadSeq: 7,
+        problem: 'the stored columns differ from the entry',
+      });
+    });
+
+    it('entry made an ordinary column and then changed: every entry is compared with its bytes', async () => {
+      const result = await tamper(
+        `ALTER TABLE audit.entries ALTER COLUMN entry DROP EXPRESSION;
+         UPDATE audit.entries SET entry = jsonb_set(entry, '{purpose}', '"research"') WHERE seq = 8`,
+        `ALTER TABLE audit.entries DROP COLUMN entry;
+         ALTER TABLE audit.entries
+           ADD COLUMN entry jsonb NOT NULL GENERATED ALWAYS AS (entry_canonical::jsonb) STORED`,
+      );
+      expect(result).toMatchObject({
+        ok: false,
+        firstBadSeq: 8,
+        problem: 'the stored columns differ from the entry',
+      });
+    });
+
     it('is intact again once every change is undone', async () => {
       expect(await verify()).toMatchObject({ ok: true, checked: size });
     });
@@ -564,14 +623,14 @@ describe('audit service: the tamper-evident log of every event', () => {
       await superuser.query(`SET session_replication_role = replica`);
       try {
         await superuser.query(
-          `UPDATE audit.entries SET entry = jsonb_set(entry, '{purpose}', '"research"') WHERE seq = 2`,
+          `UPDATE audit.entries SET entry_canonical = replace(entry_canonical, '"correlationId":"', '"correlationId":"x') WHERE seq = 2`,
         );
         const broken = cli();
         expect(broken.stdout).toContain('audit log NOT intact: first bad entry 2');
         expect(broken.status).toBe(1);
       } finally {
         await superuser.query(
-          `UPDATE audit.entries e SET entry = s.entry FROM saved s WHERE e.seq = s.seq AND e.seq = 2`,
+          `UPDATE audit.entries e SET entry_canonical = s.entry_canonical FROM saved s WHERE e.seq = s.seq AND e.seq = 2`,
         );
         await superuser.query(`SET session_replication_role = DEFAULT`);
       }

@@ -4,6 +4,7 @@ import { AuditLog1764100000000 } from './migrations/1764100000000-audit-log';
 import { AuditReports1764200000000 } from './migrations/1764200000000-reports';
 import { AuditNotifications1764300000000 } from './migrations/1764300000000-notifications';
 import { AuditEntryCanonicalBytes1764450000000 } from './migrations/1764450000000-entry-canonical-bytes';
+import { AuditEntryGeneratedFromBytes1764500000000 } from './migrations/1764500000000-entry-generated-from-bytes';
 import type { AuditServiceEnv } from './config/env';
 
 /** audit-service: its schema, its outbox topic and its migrations, in order. */
@@ -20,6 +21,7 @@ export const AuditServiceDefinition: ServiceDefinition = {
     AuditReports1764200000000,
     AuditNotifications1764300000000,
     AuditEntryCanonicalBytes1764450000000,
+    AuditEntryGeneratedFromBytes1764500000000,
   ],
   // The log is written as a role that may only INSERT and SELECT it (AUDIT_DB_ROLE).
   runtimeRole: (config) => {
