@@ -6,7 +6,12 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import request from 'supertest';
 import type { Logger, Role } from '#common';
-import { verifyConsistency } from '../../apps/audit-service/src/log/domain/merkle';
+import { entryBytes } from '../../apps/audit-service/src/log/domain/chain';
+import {
+  leafHash,
+  verifyConsistency,
+  verifyInclusion,
+} from '../../apps/audit-service/src/log/domain/merkle';
 import { verifyTreeHead } from '../../apps/audit-service/src/log/tree-heads/tree-head';
 import { checkSavedProof } from '../../apps/audit-service/src/log/verify/proof-check';
 import { AppModule as ConsentModule } from '../../apps/consent-service/src/app.module';
@@ -375,6 +380,62 @@ describe('audit service: the tamper-evident log of every event', () => {
         Buffer.from(second.rootHash, 'hex'),
       ),
     ).toBe(true);
+  });
+
+  it('proves every entry against the latest head, and any entry at a requested tree size', async () => {
+    const head = (
+      await au()
+        .get('/v1/audit/tree-heads/latest')
+        .set('Authorization', `Bearer ${officer}`)
+        .expect(200)
+    ).body;
+    const keys = (
+      await au().get('/v1/audit/keys').set('Authorization', `Bearer ${officer}`).expect(200)
+    ).body;
+    const publicKey = keys.find((k: { keyId: string }) => k.keyId === head.keyId).publicKey;
+    const proofOf = (seq: number, treeSize?: number) =>
+      au()
+        .get(
+          `/v1/audit/entries/${seq}/proof${treeSize === undefined ? '' : `?treeSize=${treeSize}`}`,
+        )
+        .set('Authorization', `Bearer ${officer}`);
+    // The default answers come partly from the replica's node cache once it has seen a head.
+    for (let seq = 1; seq <= head.treeSize; seq++) {
+      const proof = (await proofOf(seq).expect(200)).body;
+      expect(checkSavedProof(proof, publicKey)).toMatchObject({ ok: true });
+    }
+    const atHead = (await proofOf(1, head.treeSize).expect(200)).body;
+    expect(atHead.treeHead).toEqual(head);
+    expect(checkSavedProof(atHead, publicKey)).toMatchObject({ ok: true });
+    // An older size no head was signed at: a proof to that tree's root, which the consistency
+    // proof from it to the signed head vouches for.
+    const older = head.treeSize - 1;
+    const atOlder = (await proofOf(older, older).expect(200)).body;
+    expect(atOlder).toMatchObject({ seq: older, treeSize: older });
+    expect(
+      verifyInclusion(
+        leafHash(entryBytes(atOlder.entry)),
+        older - 1,
+        older,
+        atOlder.auditPath.map((h: string) => Buffer.from(h, 'hex')),
+        Buffer.from(atOlder.rootHash, 'hex'),
+      ),
+    ).toBe(true);
+    const consistency = (
+      await au()
+        .get(`/v1/audit/consistency?from=${older}&to=${head.treeSize}`)
+        .set('Authorization', `Bearer ${officer}`)
+        .expect(200)
+    ).body;
+    expect(consistency.fromRoot).toBe(atOlder.rootHash);
+    expect(consistency.toRoot).toBe(head.rootHash);
+    for (const [seq, treeSize] of [
+      [older, older - 1],
+      [1, 1_000_000],
+    ]) {
+      const refused = await proofOf(seq, treeSize).expect(422);
+      expect(refused.body.error).toBe('TREE_SIZE_OUT_OF_RANGE');
+    }
   });
 
   it('lists overrides awaiting review; a review is recorded once and logged', async () => {

@@ -34,6 +34,16 @@ export class AuditServiceEnv extends CommonEnv {
   @Max(10_000_000)
   TREE_HEAD_MAX_ENTRIES = 10_000;
 
+  /**
+   * Merkle nodes of the upper tree levels each replica keeps in memory for inclusion proofs
+   * (32 bytes each, ~4.7 MB at the default); 0 reads every node from the database.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(16_777_216)
+  PROOF_CACHE_MAX_NODES = 131_072;
+
   /** PEM Ed25519 private key for tree heads; generated under DATA_DIR/keys when unset. */
   @IsOptional()
   @IsString()

@@ -18,6 +18,7 @@ import {
   planNodes,
   rootHash,
   verifyInclusion,
+  type NodeStore,
 } from '../domain/merkle';
 import { entryBytes } from '../domain/chain';
 import { loadNodes, storeOf } from '../append/log-appender';
@@ -30,6 +31,7 @@ import {
   wholeNumberParameter,
 } from '../../http/query-params';
 import { toCsv, toEntryView, type EntryRow, type EntryView } from './entry-view';
+import { MerkleNodeCache } from './merkle-node-cache';
 
 const AUDITORS = ['ig_officer', 'caldicott_guardian'] as const;
 const SAFE_TEXT = /^[A-Za-z0-9._:@,-]{1,128}$/;
@@ -41,6 +43,7 @@ export class EntriesController {
   constructor(
     private readonly dataSource: DataSource,
     private readonly treeHeads: TreeHeadService,
+    private readonly nodeCache: MerkleNodeCache,
   ) {}
 
   @Get('entries')
@@ -193,16 +196,25 @@ export class EntriesController {
     if (problems.length > 0 || seq === undefined) throw invalidInput(problems);
     const known = requestedSize === undefined ? this.treeHeads.latestKnown() : null;
     if (known && known.treeSize >= seq) return this.proofAgainst(known, seq, user);
-    // One read for the entry, the head the proof is for and (for a requested size) the log's
-    // size: a signed head's size never exceeds the log's, so the default needs no max(seq).
+    // A requested size fixes the nodes before anything is read, so they come with the entry
+    // (when it is out of range nothing is planned: the answer is an error either way).
+    const planned =
+      requestedSize !== undefined && seq <= requestedSize
+        ? this.nodeCache.take(planNodes(proofWork(seq, requestedSize)))
+        : { held: new Map<string, Buffer>(), missing: [] };
+    // One read for the entry, the head the proof is for, (for a requested size) the log's
+    // size and the nodes not in memory: a signed head's size never exceeds the log's, so the
+    // default needs no max(seq).
     const rows: (EntryRow & {
       canonical: string | null;
       size: string | null;
+      nodes: string | null;
     } & Partial<HeadRow>)[] = await this.dataSource.query(
       `SELECT e.entry, e.hash, e.prev_hash, e.entry_canonical AS canonical,
                 h.tree_size::text AS tree_size, h.root_hash, h.issued_at, h.signature, h.key_id,
                 CASE WHEN $2::bigint IS NOT NULL
-                     THEN (SELECT coalesce(max(seq), 0) FROM audit.entries)::text END AS size
+                     THEN (SELECT coalesce(max(seq), 0) FROM audit.entries)::text END AS size,
+                ${nodesColumn('$3', '$4')}
            FROM audit.entries e
            LEFT JOIN LATERAL (
              SELECT t.tree_size, t.root_hash, t.issued_at, t.signature, t.key_id
@@ -211,7 +223,12 @@ export class EntriesController {
               ORDER BY t.tree_size DESC LIMIT 1
            ) h ON true
           WHERE e.seq = $1`,
-      [seq, requestedSize ?? null],
+      [
+        seq,
+        requestedSize ?? null,
+        planned.missing.map((w) => w.level),
+        planned.missing.map((w) => w.index),
+      ],
     );
     const staff = user.roles.some((r) => r !== 'service_user');
     // A person may see proofs of their own entries only; others get the same 404 as a gap.
@@ -240,11 +257,15 @@ export class EntriesController {
         ],
       );
     }
-    const work = (store: Parameters<typeof rootHash>[0]) => ({
-      path: inclusionProof(store, seq - 1, treeSize),
-      root: rootHash(store, treeSize),
-    });
-    const nodes = await loadNodes(this.dataSource, planNodes(work));
+    const work = proofWork(seq, treeSize);
+    let nodes: Map<string, Buffer>;
+    if (requestedSize !== undefined) {
+      nodes = addNodes(planned.held, row.nodes);
+    } else {
+      // The head was only learnt from this read (one newer than this replica knew): a second.
+      const { held, missing } = this.nodeCache.take(planNodes(work));
+      nodes = new Map([...held, ...(await loadNodes(this.dataSource, missing))]);
+    }
     const { path, root } = work(storeOf(nodes));
     // The stored bytes are what was hashed; older entries are canonicalised as they were.
     const leaf = leafHash(row.canonical ?? entryBytes(row.entry));
@@ -263,7 +284,7 @@ export class EntriesController {
 
   /**
    * The proof against a head already known, in one read: its size fixes which nodes the proof
-   * needs before anything is read, so they come with the entry.
+   * needs before anything is read, so the ones not in memory come with the entry.
    */
   private async proofAgainst(
     head: TreeHead,
@@ -271,32 +292,20 @@ export class EntriesController {
     user: AuthenticatedUser,
   ): Promise<Record<string, unknown>> {
     const treeSize = head.treeSize;
-    const work = (store: Parameters<typeof rootHash>[0]) => ({
-      path: inclusionProof(store, seq - 1, treeSize),
-      root: rootHash(store, treeSize),
-    });
-    const wanted = planNodes(work);
+    const work = proofWork(seq, treeSize);
+    const { held, missing } = this.nodeCache.take(planNodes(work));
     const rows: { entry: EntryRow['entry']; canonical: string | null; nodes: string | null }[] =
       await this.dataSource.query(
-        `SELECT e.entry, e.entry_canonical AS canonical,
-                (SELECT string_agg(n.level || ':' || n.index || ':' || encode(n.hash, 'hex'), ',')
-                   FROM audit.merkle_nodes n
-                   JOIN unnest($2::smallint[], $3::bigint[]) AS w(level, index)
-                     ON n.level = w.level AND n.index = w.index) AS nodes
+        `SELECT e.entry, e.entry_canonical AS canonical, ${nodesColumn('$2', '$3')}
            FROM audit.entries e WHERE e.seq = $1`,
-        [seq, wanted.map((w) => w.level), wanted.map((w) => w.index)],
+        [seq, missing.map((w) => w.level), missing.map((w) => w.index)],
       );
     const staff = user.roles.some((r) => r !== 'service_user');
     // A person may see proofs of their own entries only; others get the same 404 as a gap.
     if (rows.length === 0 || (!staff && !canActOnSubject(user, rows[0].entry.subjectId ?? ''))) {
       throw new DomainError('ENTRY_NOT_FOUND', `No entry ${seq} is in the log.`, 'not-found');
     }
-    const nodes = new Map<string, Buffer>();
-    for (const node of rows[0].nodes?.split(',') ?? []) {
-      const [level, index, hex] = node.split(':');
-      nodes.set(`${level}:${index}`, Buffer.from(hex, 'hex'));
-    }
-    const { path, root } = work(storeOf(nodes));
+    const { path, root } = work(storeOf(addNodes(held, rows[0].nodes)));
     const leaf = leafHash(rows[0].canonical ?? entryBytes(rows[0].entry));
     assertProves(head, seq, leaf, path);
     return {
@@ -345,6 +354,36 @@ export class EntriesController {
       toRoot: result.toRoot.toString('hex'),
     };
   }
+}
+
+/**
+ * The stored nodes a proof reads that are not in memory (levels and indexes in the two array
+ * parameters named), as one text column of `level:index:hex` items: a few rows' worth, so one
+ * round trip carries them with the entry.
+ */
+function nodesColumn(levels: string, indexes: string): string {
+  return `(SELECT string_agg(n.level || ':' || n.index || ':' || encode(n.hash, 'hex'), ',')
+             FROM audit.merkle_nodes n
+             JOIN unnest(${levels}::smallint[], ${indexes}::bigint[]) AS w(level, index)
+               ON n.level = w.level AND n.index = w.index) AS nodes`;
+}
+
+/** An inclusion proof of entry `seq` and the root it leads to, from a store of nodes. */
+function proofWork(seq: number, treeSize: number) {
+  return (store: NodeStore) => ({
+    path: inclusionProof(store, seq - 1, treeSize),
+    root: rootHash(store, treeSize),
+  });
+}
+
+/** The held nodes and those read as `nodesColumn`, keyed as `storeOf` reads them. */
+function addNodes(held: Map<string, Buffer>, column: string | null): Map<string, Buffer> {
+  const nodes = new Map(held);
+  for (const node of column?.split(',') ?? []) {
+    const [level, index, hex] = node.split(':');
+    nodes.set(`${level}:${index}`, Buffer.from(hex, 'hex'));
+  }
+  return nodes;
 }
 
 /**
