@@ -1,5 +1,5 @@
 import { Buffer } from 'node:buffer';
-import { createHash } from 'node:crypto';
+import { createHash, hash } from 'node:crypto';
 
 // RFC 9162 §2.1 Merkle tree. The tree is kept as stored subtree hashes (node (level, index)
 // is MTH of leaves [index·2^level, (index+1)·2^level)), written once when the subtree becomes
@@ -10,7 +10,6 @@ import { createHash } from 'node:crypto';
 // halving and parity are done arithmetically; every value stays a safe integer.
 
 const LEAF_PREFIX = Buffer.from([0x00]);
-const NODE_PREFIX = Buffer.from([0x01]);
 
 /** MTH({}) = SHA-256 of the empty string: the root of the empty log. */
 export const EMPTY_ROOT: Buffer = createHash('sha256').digest();
@@ -23,7 +22,12 @@ export function leafHash(entry: Buffer | string): Buffer {
 
 /** An interior node's hash, SHA-256(0x01 ‖ left ‖ right). */
 export function nodeHash(left: Buffer, right: Buffer): Buffer {
-  return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
+  // One-shot: a hash object per node was most of the cost of recomputing a tree.
+  const input = Buffer.allocUnsafe(1 + left.length + right.length);
+  input[0] = 0x01;
+  left.copy(input, 1);
+  right.copy(input, 1 + left.length);
+  return hash('sha256', input, 'buffer') as Buffer;
 }
 
 /**

@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
-import { createHash } from 'node:crypto';
+import { hash as oneShotHash } from 'node:crypto';
 import type { PoolClient } from 'pg';
 import { to as copyTo } from 'pg-copy-streams';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
 import { GENESIS_HASH } from '../domain/chain';
 import { MerkleFrontier } from '../domain/merkle';
+import { EntryPage } from './entry-page';
 import { readTreeHeads } from '../tree-heads/tree-head.service';
 import { verifyTreeHead } from '../tree-heads/tree-head';
 
@@ -19,22 +20,13 @@ export interface VerifyResult {
 }
 
 const PAGE = 10_000;
+const sha256 = (data: Buffer): Buffer => oneShotHash('sha256', data, 'buffer') as Buffer;
 /** Pages being read while one is hashed. */
 const READ_AHEAD = 2;
-const LEAF_PREFIX = Buffer.from([0x00]);
+/** invalid_text_representation, invalid_datetime_format, datetime_field_overflow. */
+const BAD_VALUE_CODES = ['22P02', '22007', '22008'];
 /** How `entry` must be generated from the hashed bytes for the fast check to hold. */
 const ENTRY_EXPRESSION = '(entry_canonical)::jsonb';
-
-export interface PageRow {
-  seq: number;
-  /** The bytes the entry was hashed as (null only if someone removed them). */
-  canonical: Buffer | null;
-  prevHash: Buffer | null;
-  hash: Buffer | null;
-  leaf: Buffer | null;
-  /** The stored columns say what the hashed bytes say (see `columnsAgree`). */
-  columnsAgree: boolean;
-}
 
 /**
  * Recomputes the chain and the Merkle tree from the stored entries alone and compares them with
@@ -98,9 +90,11 @@ export class LogVerifier {
     };
     const early = checkHeadsUpTo(0);
     if (early) return early;
-    const prefetch = (from: number): Promise<PageRow[]> | null => {
+    // Page k is read into buffer k mod 3: by the time page k + 3 is asked for, page k is done.
+    const buffers: PageBuffer[] = Array.from({ length: READ_AHEAD + 1 }, () => ({}));
+    const prefetch = (from: number): Promise<EntryPage> | null => {
       if (from >= size) return null;
-      const page = this.page(from, entryGenerated);
+      const page = this.page(from, entryGenerated, buffers[(from / PAGE) % buffers.length]);
       // Handled where it is awaited; one left behind by an early return must not go unhandled.
       page.catch(() => undefined);
       return page;
@@ -108,26 +102,32 @@ export class LogVerifier {
     // Pages are read on two connections (two backends, so PostgreSQL's share of the work runs
     // on another core) while this one is hashed.
     const ahead = Array.from({ length: READ_AHEAD }, (_, i) => prefetch(i * PAGE));
-    const hasher = createHash('sha256');
+    // The chain hash is SHA-256(prev ‖ bytes) and the leaf SHA-256(0x00 ‖ bytes): with the
+    // bytes copied once after 32 bytes of room, both are one-shot hashes of a slice.
+    let scratch = Buffer.allocUnsafe(64 * 1024);
     for (let from = 0; from < size; from += PAGE) {
-      const rows = await (ahead.shift() as Promise<PageRow[]>);
+      const page = await (ahead.shift() as Promise<EntryPage>);
       ahead.push(prefetch(from + PAGE * READ_AHEAD));
       // The size of the next head to check: heads are few, so this test is per entry.
       let nextHead = headIndex < heads.length ? heads[headIndex].treeSize : Infinity;
-      for (const row of rows) {
+      const checkedBefore = checked;
+      while (page.next()) {
         const expectedSeq = checked + 1;
-        const seq = row.seq;
+        const seq = page.seq;
         if (seq !== expectedSeq) return fail(expectedSeq, `entry ${expectedSeq} is missing`);
-        if (row.canonical === null) return fail(seq, 'the bytes the entry was hashed as are gone');
-        if (!row.columnsAgree) return fail(seq, 'the stored columns differ from the entry');
-        if (row.prevHash === null || !row.prevHash.equals(prev))
+        if (!page.hasBytes()) return fail(seq, 'the bytes the entry was hashed as are gone');
+        if (!page.columnsAgree) return fail(seq, 'the stored columns differ from the entry');
+        if (!page.prevHashEquals(prev))
           return fail(seq, 'prevHash does not match the entry before');
-        const hash = hasher.copy().update(prev).update(row.canonical).digest();
-        if (row.hash === null || !hash.equals(row.hash))
-          return fail(seq, 'hash does not match the entry');
-        const leaf = hasher.copy().update(LEAF_PREFIX).update(row.canonical).digest();
-        if (row.leaf === null || !row.leaf.equals(leaf))
-          return fail(seq, 'the Merkle tree holds a different leaf');
+        const length = page.bytesLength;
+        if (scratch.length < 32 + length) scratch = Buffer.allocUnsafe(2 * (32 + length));
+        prev.copy(scratch, 0);
+        page.copyBytes(scratch, 32);
+        const hash = sha256(scratch.subarray(0, 32 + length));
+        if (!page.hashEquals(hash)) return fail(seq, 'hash does not match the entry');
+        scratch[31] = 0x00;
+        const leaf = sha256(scratch.subarray(31, 32 + length));
+        if (!page.leafEquals(leaf)) return fail(seq, 'the Merkle tree holds a different leaf');
         tree.push(leaf);
         prev = hash;
         checked += 1;
@@ -137,7 +137,7 @@ export class LogVerifier {
           nextHead = headIndex < heads.length ? heads[headIndex].treeSize : Infinity;
         }
       }
-      if (rows.length === 0) return fail(checked + 1, `entry ${checked + 1} is missing`);
+      if (checked === checkedBefore) return fail(checked + 1, `entry ${checked + 1} is missing`);
       onProgress?.(checked, size);
     }
     if (headIndex < heads.length) {
@@ -163,14 +163,14 @@ export class LogVerifier {
   }
 
   /** Entries (from, from + PAGE] with their stored leaves, read as binary COPY. */
-  private async page(from: number, entryGenerated: boolean): Promise<PageRow[]> {
+  private async page(from: number, entryGenerated: boolean, into: PageBuffer): Promise<EntryPage> {
     try {
-      return await this.readPage(from, entryGenerated, false);
+      return await this.readPage(from, entryGenerated, false, into);
     } catch (error) {
-      // Stored bytes that are not JSON at all (22P02; possible only once `entry` is no longer
-      // generated from them) fail the fast cast: read the page again with each value tested.
-      if ((error as { code?: string }).code !== '22P02') throw error;
-      return this.readPage(from, entryGenerated, true);
+      // A stored value that is not JSON, a uuid or a time (22P02, 22007, 22008) fails the fast
+      // casts: read the page again with each value tested first, so the bad entry is named.
+      if (!BAD_VALUE_CODES.includes((error as { code?: string }).code ?? '')) throw error;
+      return this.readPage(from, entryGenerated, true, into);
     }
   }
 
@@ -178,47 +178,87 @@ export class LogVerifier {
     from: number,
     entryGenerated: boolean,
     testEachValue: boolean,
-  ): Promise<PageRow[]> {
-    return readEntryPage(this.dataSource, from, PAGE, columnsAgree(entryGenerated, testEachValue));
+    into: PageBuffer,
+  ): Promise<EntryPage> {
+    return readEntryPage(
+      this.dataSource,
+      from,
+      PAGE,
+      columnsAgree(entryGenerated, testEachValue),
+      into,
+    );
   }
+}
+
+/** A buffer a page is read into, reused for a later page once this one is verified. */
+export interface PageBuffer {
+  buffer?: Buffer;
 }
 
 /**
  * Entries (from, from + count] with their stored leaves and `check` (an SQL boolean over `e`),
- * read as binary COPY on a connection of its own.
+ * read as binary COPY on a connection of its own. The leaves are a second range read rather
+ * than a join: for a page of 10,000 the planner chose a hash join that cost more than the rest
+ * of the page together.
  */
 export async function readEntryPage(
   dataSource: DataSource,
   from: number,
   count: number,
   check: string,
-): Promise<PageRow[]> {
+  into?: PageBuffer,
+): Promise<EntryPage> {
+  const first = Number(from);
+  const last = first + Number(count);
   const [client, release] = (await (
     dataSource.driver as PostgresDriver
   ).obtainMasterConnection()) as [PoolClient, (error?: unknown) => void];
-  const chunks: Buffer[] = [];
+  let entries: Buffer;
+  let leaves: Buffer;
   try {
-    const stream = client.query(
-      copyTo(
-        `COPY (SELECT e.seq, e.entry_canonical, e.prev_hash, e.hash, n.hash, ${check}
-                 FROM audit.entries e
-                 LEFT JOIN audit.merkle_nodes n ON n.level = 0 AND n.index = e.seq - 1
-                WHERE e.seq > ${Number(from)} AND e.seq <= ${Number(from) + Number(count)}
-                ORDER BY e.seq) TO STDOUT (FORMAT binary)`,
-      ),
+    entries = await copyOut(
+      client,
+      `SELECT e.seq, e.entry_canonical, e.prev_hash, e.hash, ${check}
+         FROM audit.entries e WHERE e.seq > ${first} AND e.seq <= ${last} ORDER BY e.seq`,
+      into,
     );
-    await new Promise<void>((resolve, reject) => {
-      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
-      stream.on('end', resolve);
-      stream.on('error', reject);
-    });
+    leaves = await copyOut(
+      client,
+      `SELECT n.index, n.hash FROM audit.merkle_nodes n
+        WHERE n.level = 0 AND n.index >= ${first} AND n.index < ${last}`,
+    );
   } catch (error) {
     // A connection that failed mid-COPY is not given back to the pool for reuse.
     release(error);
     throw error;
   }
   release();
-  return parseRows(Buffer.concat(chunks));
+  return new EntryPage(entries, leaves, first, last - first);
+}
+
+/**
+ * The whole binary COPY output of `query`, in `into` when it fits (a page is ~10 MB: a fresh
+ * buffer per page made the garbage collector run full collections several times a second).
+ */
+async function copyOut(client: PoolClient, query: string, into?: PageBuffer): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  const stream = client.query(copyTo(`COPY (${query}) TO STDOUT (FORMAT binary)`));
+  await new Promise<void>((resolve, reject) => {
+    stream.on('data', (chunk: Buffer) => {
+      chunks.push(chunk);
+      length += chunk.length;
+    });
+    stream.on('end', resolve);
+    stream.on('error', reject);
+  });
+  if (!into) return Buffer.concat(chunks, length);
+  if (!into.buffer || into.buffer.length < length) {
+    into.buffer = Buffer.allocUnsafe(Math.ceil(length * 1.25));
+  }
+  let at = 0;
+  for (const chunk of chunks) at += chunk.copy(into.buffer, at);
+  return into.buffer.subarray(0, length);
 }
 
 /**
@@ -228,12 +268,13 @@ export async function readEntryPage(
  * so a difference jsonb cannot represent, such as key order, is no difference to it).
  */
 export function columnsAgree(entryGenerated: boolean, testEachValue: boolean): string {
+  // Without testing each value first, a value that is not a uuid or a time (only a tamperer
+  // could store one) fails the whole page, which is then read again testing each (see `page`).
+  const valid = (text: string, type: string, test: string) =>
+    testEachValue ? `CASE WHEN pg_input_is_valid(${text}, '${type}') THEN ${test} END` : test;
   const bytesAgree = entryGenerated
     ? 'true'
-    : testEachValue
-      ? `CASE WHEN pg_input_is_valid(e.entry_canonical, 'jsonb')
-              THEN e.entry = e.entry_canonical::jsonb END`
-      : `e.entry = e.entry_canonical::jsonb`;
+    : valid('e.entry_canonical', 'jsonb', 'e.entry = e.entry_canonical::jsonb');
   return `coalesce(
             ${bytesAgree}
             AND e.entry->>'seq' = e.seq::text
@@ -242,50 +283,7 @@ export function columnsAgree(entryGenerated: boolean, testEachValue: boolean): s
             AND e.actor_org IS NOT DISTINCT FROM e.entry->'actor'->>'org'
             AND e.action IS NOT DISTINCT FROM e.entry->>'action'
             AND e.outcome IS NOT DISTINCT FROM e.entry->>'outcome'
-            AND CASE WHEN pg_input_is_valid(e.entry->>'sourceEventId', 'uuid')
-                     THEN (e.entry->>'sourceEventId')::uuid = e.source_event_id END
-            AND CASE WHEN pg_input_is_valid(e.entry->>'at', 'timestamptz')
-                     THEN (e.entry->>'at')::timestamptz = e.at END,
+            AND ${valid(`e.entry->>'sourceEventId'`, 'uuid', `(e.entry->>'sourceEventId')::uuid = e.source_event_id`)}
+            AND ${valid(`e.entry->>'at'`, 'timestamptz', `(e.entry->>'at')::timestamptz = e.at`)},
             false)`;
-}
-
-/** The 11-byte signature, flags and header extension that open PostgreSQL's binary COPY. */
-const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
-
-/** Rows of the page query from binary COPY: int8, text, bytea, bytea, bytea, bool. */
-export function parseRows(data: Buffer): PageRow[] {
-  if (data.length < 19 || !data.subarray(0, 11).equals(COPY_SIGNATURE)) {
-    throw new Error('not a binary COPY stream');
-  }
-  let at = 19 + data.readUInt32BE(15);
-  const rows: PageRow[] = [];
-  const field = (): Buffer | null => {
-    const length = data.readInt32BE(at);
-    at += 4;
-    if (length === -1) return null;
-    const value = data.subarray(at, at + length);
-    at += length;
-    return value;
-  };
-  for (;;) {
-    const fields = data.readInt16BE(at);
-    at += 2;
-    if (fields === -1) break;
-    if (fields !== 6) throw new Error(`a COPY row of ${fields} fields, expected 6`);
-    const seq = field() as Buffer;
-    const canonical = field();
-    const prevHash = field();
-    const hash = field();
-    const leaf = field();
-    const agree = field() as Buffer;
-    rows.push({
-      seq: Number(seq.readBigInt64BE(0)),
-      canonical,
-      prevHash,
-      hash,
-      leaf,
-      columnsAgree: agree[0] === 1,
-    });
-  }
-  return rows;
 }

@@ -1,0 +1,88 @@
+import { EntryPage } from './entry-page';
+
+/** A binary COPY stream of `rows`, as PostgreSQL writes one (values null for NULL). */
+function copyStream(rows: (Buffer | null)[][]): Buffer {
+  const parts: Buffer[] = [Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), Buffer.alloc(8)];
+  for (const row of rows) {
+    const count = Buffer.alloc(2);
+    count.writeInt16BE(row.length);
+    parts.push(count);
+    for (const value of row) {
+      const length = Buffer.alloc(4);
+      length.writeInt32BE(value === null ? -1 : value.length);
+      parts.push(length, ...(value === null ? [] : [value]));
+    }
+  }
+  parts.push(Buffer.from([0xff, 0xff]));
+  return Buffer.concat(parts);
+}
+const int8 = (n: number) => {
+  const b = Buffer.alloc(8);
+  b.writeBigInt64BE(BigInt(n));
+  return b;
+};
+const filled = (byte: number, length = 32) => Buffer.alloc(length, byte);
+const bool = (value: boolean) => Buffer.from([value ? 1 : 0]);
+
+describe('EntryPage: a binary COPY page read in place', () => {
+  const entries = copyStream([
+    [int8(11), Buffer.from('{"a":1}'), filled(1), filled(2), bool(true)],
+    [int8(12), null, null, filled(3), bool(false)],
+    [int8(13), Buffer.from('{"b":"é"}'), filled(4, 31), null, null],
+  ]);
+
+  it('walks the rows and compares each value where it lies', () => {
+    // Leaves for seq 11 and 13 (indexes 10 and 12); 12's is the wrong length, so absent.
+    const leaves = copyStream([
+      [int8(10), filled(7)],
+      [int8(11), filled(8, 31)],
+      [int8(12), filled(9)],
+    ]);
+    const page = new EntryPage(entries, leaves, 10, 10);
+
+    expect(page.next()).toBe(true);
+    expect(page.seq).toBe(11);
+    expect(page.hasBytes()).toBe(true);
+    expect(page.bytesLength).toBe(7);
+    const target = Buffer.alloc(10);
+    page.copyBytes(target, 3);
+    expect(target.subarray(3).toString()).toBe('{"a":1}');
+    expect(page.prevHashEquals(filled(1))).toBe(true);
+    expect(page.prevHashEquals(filled(2))).toBe(false);
+    expect(page.hashEquals(filled(2))).toBe(true);
+    expect(page.leafEquals(filled(7))).toBe(true);
+    expect(page.leafEquals(filled(8))).toBe(false);
+    expect(page.columnsAgree).toBe(true);
+
+    expect(page.next()).toBe(true);
+    expect(page.seq).toBe(12);
+    expect(page.hasBytes()).toBe(false);
+    expect(page.prevHashEquals(filled(1))).toBe(false);
+    expect(page.leafEquals(filled(8, 31))).toBe(false);
+    expect(page.columnsAgree).toBe(false);
+
+    expect(page.next()).toBe(true);
+    expect(page.seq).toBe(13);
+    expect(page.bytesLength).toBe(Buffer.byteLength('{"b":"é"}'));
+    // A stored hash of the wrong length never equals a computed one.
+    expect(page.prevHashEquals(filled(4))).toBe(false);
+    expect(page.hashEquals(filled(4))).toBe(false);
+    expect(page.leafEquals(filled(9))).toBe(true);
+    expect(page.columnsAgree).toBe(false);
+
+    expect(page.next()).toBe(false);
+  });
+
+  it('gives the bytes of every row that has them', () => {
+    const page = new EntryPage(entries, copyStream([]), 10, 10);
+    expect(EntryPage.allBytes(page).map((b) => b.toString())).toEqual(['{"a":1}', '{"b":"é"}']);
+  });
+
+  it('refuses what is not a binary COPY stream, or rows of another width', () => {
+    expect(() => new EntryPage(Buffer.from('seq,entry\n'), copyStream([]), 0, 1)).toThrow(
+      /not a binary COPY stream/,
+    );
+    const narrow = new EntryPage(copyStream([[int8(1), null]]), copyStream([]), 0, 1);
+    expect(() => narrow.next()).toThrow(/2 fields, expected 5/);
+  });
+});

@@ -1,0 +1,150 @@
+/** The 11-byte signature that opens PostgreSQL's binary COPY format. */
+const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
+/** Values per row of the entries query: seq, entry_canonical, prev_hash, hash, columns agree. */
+const ENTRY_FIELDS = 5;
+
+/** Where the first row of a binary COPY stream starts (after signature, flags, extension). */
+function firstRow(data: Buffer): number {
+  if (data.length < 19 || !data.subarray(0, 11).equals(COPY_SIGNATURE)) {
+    throw new Error('not a binary COPY stream');
+  }
+  return 19 + data.readUInt32BE(15);
+}
+
+/**
+ * A page of log entries as PostgreSQL sent them (binary COPY), read in place: a cursor over
+ * the rows that compares and copies values where they lie instead of making an object per
+ * value, because at a million entries the garbage of per-row objects cost as much as parsing.
+ *
+ * `entries` is the output of `SELECT seq, entry_canonical, prev_hash, hash, <bool>` and
+ * `leaves` of `SELECT index, hash FROM merkle_nodes WHERE level = 0` for leaf indexes
+ * [first, first + size), i.e. for seq (first, first + size].
+ */
+export class EntryPage {
+  /** The current row's position (after `next()` returned true). */
+  seq = 0;
+  /** The current row's stored columns agree with its entry (PostgreSQL's check). */
+  columnsAgree = false;
+  private at: number;
+  private bytesStart = -1;
+  private bytesEnd = -1;
+  private prevStart = -1;
+  private prevEnd = -1;
+  private hashStart = -1;
+  private hashEnd = -1;
+  /** Where the value last read by `value()` ends. */
+  private end = -1;
+  private readonly leafOffsets: Int32Array;
+
+  constructor(
+    private readonly entries: Buffer,
+    private readonly leaves: Buffer,
+    private readonly first: number,
+    size: number,
+  ) {
+    this.at = firstRow(entries);
+    this.leafOffsets = new Int32Array(size).fill(-1);
+    let at = firstRow(leaves);
+    for (;;) {
+      const fields = leaves.readInt16BE(at);
+      at += 2;
+      if (fields === -1) break;
+      if (fields !== 2) throw new Error(`a COPY row of ${fields} fields, expected 2`);
+      const indexLength = leaves.readInt32BE(at);
+      at += 4;
+      const index = indexLength === 8 ? Number(leaves.readBigInt64BE(at)) : -1;
+      at += Math.max(0, indexLength);
+      const hashLength = leaves.readInt32BE(at);
+      at += 4;
+      const slot = index - first;
+      // A stored leaf that is not 32 bytes is no leaf: it stays absent.
+      if (hashLength === 32 && slot >= 0 && slot < size) this.leafOffsets[slot] = at;
+      at += Math.max(0, hashLength);
+    }
+  }
+
+  /** Moves to the next row; false after the last. */
+  next(): boolean {
+    const data = this.entries;
+    const fields = data.readInt16BE(this.at);
+    this.at += 2;
+    if (fields === -1) return false;
+    if (fields !== ENTRY_FIELDS) {
+      throw new Error(`a COPY row of ${fields} fields, expected ${ENTRY_FIELDS}`);
+    }
+    const seqLength = data.readInt32BE(this.at);
+    this.at += 4;
+    this.seq = seqLength === 8 ? Number(data.readBigInt64BE(this.at)) : 0;
+    this.at += Math.max(0, seqLength);
+    this.bytesStart = this.value();
+    this.bytesEnd = this.end;
+    this.prevStart = this.value();
+    this.prevEnd = this.end;
+    this.hashStart = this.value();
+    this.hashEnd = this.end;
+    const agree = this.value();
+    this.columnsAgree = this.end - agree === 1 && data[agree] === 1;
+    return true;
+  }
+
+  /** Whether the current row has its hashed bytes (only a tamperer could remove them). */
+  hasBytes(): boolean {
+    return this.bytesStart >= 0;
+  }
+
+  /** How many hashed bytes the current row has. */
+  get bytesLength(): number {
+    return this.bytesEnd - this.bytesStart;
+  }
+
+  /** Copies the current row's hashed bytes into `target` at `offset`. */
+  copyBytes(target: Buffer, offset: number): void {
+    this.entries.copy(target, offset, this.bytesStart, this.bytesEnd);
+  }
+
+  prevHashEquals(hash: Buffer): boolean {
+    return this.equals(hash, this.prevStart, this.prevEnd);
+  }
+
+  hashEquals(hash: Buffer): boolean {
+    return this.equals(hash, this.hashStart, this.hashEnd);
+  }
+
+  /** Whether the stored leaf of the current row is `hash` (false when none is stored). */
+  leafEquals(hash: Buffer): boolean {
+    const slot = this.seq - 1 - this.first;
+    if (slot < 0 || slot >= this.leafOffsets.length) return false;
+    const offset = this.leafOffsets[slot];
+    return offset >= 0 && hash.compare(this.leaves, offset, offset + 32) === 0;
+  }
+
+  /** The hashed bytes of every row, in order (copies; for measurements, not the verifier). */
+  static allBytes(page: EntryPage): Buffer[] {
+    const bytes: Buffer[] = [];
+    while (page.next()) {
+      if (page.hasBytes())
+        bytes.push(Buffer.from(page.entries.subarray(page.bytesStart, page.bytesEnd)));
+    }
+    return bytes;
+  }
+
+  private equals(hash: Buffer, start: number, end: number): boolean {
+    return (
+      start >= 0 && end - start === hash.length && hash.compare(this.entries, start, end) === 0
+    );
+  }
+
+  /** Where the next value starts (-1 for NULL); it ends at `this.end`. */
+  private value(): number {
+    const length = this.entries.readInt32BE(this.at);
+    this.at += 4;
+    if (length === -1) {
+      this.end = -1;
+      return -1;
+    }
+    const start = this.at;
+    this.at += length;
+    this.end = this.at;
+    return start;
+  }
+}
