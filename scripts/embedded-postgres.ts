@@ -55,6 +55,15 @@ export async function startEmbeddedPostgres(options: {
       'unix_socket_directories=',
       '-c',
       'max_connections=300',
+      // PG_STAT_STATEMENTS=1 (for profiling a benchmark): which statements PostgreSQL spends on.
+      ...(process.env.PG_STAT_STATEMENTS === '1'
+        ? [
+            '-c',
+            'shared_preload_libraries=pg_stat_statements',
+            '-c',
+            'pg_stat_statements.track=all',
+          ]
+        : []),
     ],
   });
   if (!existsSync(join(options.dataDir, 'PG_VERSION'))) await pg.initialise();
