@@ -55,6 +55,13 @@ export async function startEmbeddedPostgres(options: {
       'unix_socket_directories=',
       '-c',
       'max_connections=300',
+      // PostgreSQL's defaults (128 MB, 1 GB) are sized for any machine. The audit log writes
+      // ~5 kB of WAL per entry: with 1 GB a checkpoint (and a burst of full-page writes)
+      // came every ~200,000 entries, and its indexes no longer fitted the buffers.
+      '-c',
+      'shared_buffers=512MB',
+      '-c',
+      'max_wal_size=4GB',
       // PG_STAT_STATEMENTS=1 (for profiling a benchmark): which statements PostgreSQL spends on.
       ...(process.env.PG_STAT_STATEMENTS === '1'
         ? [
