@@ -11,6 +11,7 @@ import {
   produce,
   PRODUCER_SCHEMA,
   recordingHandler,
+  subjectIds,
   summariseApplied,
   testEvent,
   TOPIC,
@@ -80,6 +81,43 @@ describe('PostgreSQL transport', () => {
     expect(nodes.map((n) => n['Node Type'])).toEqual(['Limit', 'Index Scan']);
     expect(nodes[1]['Index Name']).toBe('outbox_read_order');
     expect(nodes[1]['Actual Rows']).toBe(1000);
+  });
+
+  it('passes over the events a handler does not select: no envelope read, no inbox row', async () => {
+    await produce(ds, { transactions: 10, perTransaction: 100, subjects: 10 });
+    const seen: string[] = [];
+    const c = new PostgresConsumer(
+      ds,
+      {
+        group: 'audit.selective',
+        topic: TOPIC,
+        schema: CONSUMER_SCHEMA,
+        handler: {
+          ...recordingHandler(),
+          // The SQL keeps a little more than matches does (both subjects 0 and 1; matches only
+          // the first events of each): matches decides.
+          select: {
+            sql: `o.envelope->>'subjectId' IN ('${subjectIds(10)[0]}', '${subjectIds(10)[1]}')`,
+            matches: (e) => {
+              seen.push(e.subjectId as string);
+              return (e.data as { seq: number }).seq <= 5;
+            },
+          },
+        },
+      },
+      { batchSize: 128, pollIntervalMs: 20 },
+    );
+    while ((await c.pollOnce()) > 0);
+    // Only the SQL's 200 rows reached Node; matches kept 5 of each of the two subjects.
+    expect(new Set(seen)).toEqual(new Set(subjectIds(10).slice(0, 2)));
+    expect(seen).toHaveLength(200);
+    expect(await summariseApplied(ds)).toEqual({ total: 10, distinct: 10, outOfOrder: [] });
+    const [{ inbox }] = await ds.query(
+      `SELECT count(*)::int AS inbox FROM ${CONSUMER_SCHEMA}.inbox WHERE consumer_group = 'audit.selective'`,
+    );
+    expect(inbox).toBe(10);
+    // The checkpoint moved past all 1,000: nothing is read again.
+    expect(await c.pollOnce()).toBe(0);
   });
 
   it('publishes nothing from a producer transaction that rolled back', async () => {

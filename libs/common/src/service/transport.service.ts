@@ -65,6 +65,7 @@ export class TransportService implements OnApplicationBootstrap, BeforeApplicati
         this.metrics.eventsConsumed.inc({ group, topic }, events.length);
       },
       ...(caughtUp ? { caughtUp } : {}),
+      ...(handler.select ? { select: handler.select } : {}),
     };
     this.subscriptions.push({ group, topic, schema: this.definition.schema, handler: counted });
   }

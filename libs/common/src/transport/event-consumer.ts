@@ -14,6 +14,19 @@ export interface EventHandler {
    * calls it, so it must record the fact where every instance can read it.
    */
   caughtUp?(): Promise<void>;
+  /**
+   * The events the handler acts on, when it ignores the rest: those are passed over (their
+   * position consumed, no inbox row, never handed to it). `matches` decides on every transport;
+   * `sql`, a condition over the outbox row `o` that holds for every event `matches` accepts
+   * (it may hold for more), lets the PostgreSQL transport leave the others' envelopes unread.
+   */
+  select?: EventSelection;
+}
+
+/** See EventHandler.select. */
+export interface EventSelection {
+  matches(event: EventEnvelope): boolean;
+  sql?: string;
 }
 
 /** What a consumer group reads and where it keeps its inbox and checkpoints. */

@@ -133,11 +133,14 @@ export class KafkaConsumer implements EventConsumer {
     const { schema, group, handler } = this.subscription;
     const envelopes = batch.messages
       .filter((m) => m.value !== null)
-      .map((m) => JSON.parse((m.value as Buffer).toString('utf8')) as EventEnvelope);
-    await this.dataSource.transaction(async (tx) => {
-      const fresh = await claimUnprocessed(tx, schema, group, envelopes);
-      if (fresh.length > 0) await handler.handle(fresh, tx);
-    });
+      .map((m) => JSON.parse((m.value as Buffer).toString('utf8')) as EventEnvelope)
+      .filter((e) => !handler.select || handler.select.matches(e));
+    if (envelopes.length > 0) {
+      await this.dataSource.transaction(async (tx) => {
+        const fresh = await claimUnprocessed(tx, schema, group, envelopes);
+        if (fresh.length > 0) await handler.handle(fresh, tx);
+      });
+    }
     // Only now, with the effects committed, may Kafka forget these messages for this group.
     const last = batch.messages[batch.messages.length - 1].offset;
     resolveOffset(last);
