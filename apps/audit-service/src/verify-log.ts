@@ -20,7 +20,8 @@ async function main(): Promise<number> {
     url: config.DATABASE_URL,
     schema: AuditServiceDefinition.schema,
     migrations: [],
-    poolSize: 2,
+    // The verifier reads three pages at once, each on a connection of its own.
+    poolSize: 4,
     applicationName: 'audit-verify',
   });
   await ds.initialize();

@@ -22,13 +22,17 @@ export function leafHash(entry: Buffer | string): Buffer {
 
 /** An interior node's hash, SHA-256(0x01 ‖ left ‖ right). */
 export function nodeHash(left: Buffer, right: Buffer): Buffer {
-  // One-shot: a hash object per node was most of the cost of recomputing a tree.
-  const input = Buffer.allocUnsafe(1 + left.length + right.length);
+  // One-shot over one reused buffer: a hash object, or a fresh input, per node was most of the
+  // cost of recomputing a tree. (Synchronous, so no other call can use the buffer meanwhile.)
+  const length = 1 + left.length + right.length;
+  const input = length <= NODE_INPUT.length ? NODE_INPUT : Buffer.allocUnsafe(length);
   input[0] = 0x01;
   left.copy(input, 1);
   right.copy(input, 1 + left.length);
-  return hash('sha256', input, 'buffer') as Buffer;
+  return hash('sha256', input.subarray(0, length), 'buffer') as Buffer;
 }
+
+const NODE_INPUT = Buffer.allocUnsafe(65);
 
 /**
  * Stored hashes of complete subtrees: get(level, index) is MTH of leaves

@@ -1,4 +1,5 @@
-import { EntryPage } from './entry-page';
+import { createHash } from 'node:crypto';
+import { EntryPage, ROW_RESULT } from './entry-page';
 
 /** A binary COPY stream of `rows`, as PostgreSQL writes one (values null for NULL). */
 function copyStream(rows: (Buffer | null)[][]): Buffer {
@@ -71,6 +72,27 @@ describe('EntryPage: a binary COPY page read in place', () => {
     expect(page.columnsAgree).toBe(false);
 
     expect(page.next()).toBe(false);
+  });
+
+  it('hashes every row: its leaf, and whether SHA-256(stored prev ‖ bytes) is its stored hash', () => {
+    const sha = (...parts: Buffer[]) => createHash('sha256').update(Buffer.concat(parts)).digest();
+    const bytes = Buffer.from('{"a":1}');
+    const prev = filled(5);
+    const rows = copyStream([
+      [int8(1), bytes, prev, sha(prev, bytes), bool(true)],
+      [int8(2), bytes, prev, filled(6), bool(true)],
+      [int8(3), null, prev, filled(6), bool(true)],
+      [int8(4), bytes, filled(5, 31), sha(prev, bytes), bool(true)],
+    ]);
+    const results = Buffer.alloc(4 * ROW_RESULT, 0xee);
+    expect(EntryPage.hashRows(rows, results)).toBe(4);
+    const row = (i: number) => results.subarray(i * ROW_RESULT, (i + 1) * ROW_RESULT);
+    expect(row(0)).toEqual(Buffer.concat([sha(Buffer.from([0]), bytes), Buffer.from([1])]));
+    // A stored hash that is not the chain's: the leaf still, and 0.
+    expect(row(1)).toEqual(Buffer.concat([sha(Buffer.from([0]), bytes), Buffer.from([0])]));
+    // No bytes, or a prev_hash that is not 32 bytes: nothing to hash.
+    expect(row(2)).toEqual(Buffer.alloc(ROW_RESULT));
+    expect(row(3)).toEqual(Buffer.alloc(ROW_RESULT));
   });
 
   it('gives the bytes of every row that has them', () => {

@@ -1,7 +1,13 @@
+import { hash } from 'node:crypto';
+
 /** The 11-byte signature that opens PostgreSQL's binary COPY format. */
 const COPY_SIGNATURE = Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1');
 /** Values per row of the entries query: seq, entry_canonical, prev_hash, hash, columns agree. */
 const ENTRY_FIELDS = 5;
+/** Bytes per row of EntryPage.hashRows' results: the leaf, then whether the chain hash holds. */
+export const ROW_RESULT = 33;
+
+const sha256 = (data: Buffer): Buffer => hash('sha256', data, 'buffer') as Buffer;
 
 /** Where the first row of a binary COPY stream starts (after signature, flags, extension). */
 function firstRow(data: Buffer): number {
@@ -38,12 +44,14 @@ export class EntryPage {
 
   constructor(
     private readonly entries: Buffer,
-    private readonly leaves: Buffer,
+    /** null when only the entries are read (to hash them). */
+    private readonly leaves: Buffer | null,
     private readonly first: number,
     size: number,
   ) {
     this.at = firstRow(entries);
     this.leafOffsets = new Int32Array(size).fill(-1);
+    if (leaves === null) return;
     let at = firstRow(leaves);
     for (;;) {
       const fields = leaves.readInt16BE(at);
@@ -61,6 +69,11 @@ export class EntryPage {
       if (hashLength === 32 && slot >= 0 && slot < size) this.leafOffsets[slot] = at;
       at += Math.max(0, hashLength);
     }
+  }
+
+  /** The rows as received (to hand to EntryPage.hashRows, maybe on another thread). */
+  get rows(): Buffer {
+    return this.entries;
   }
 
   /** Moves to the next row; false after the last. */
@@ -110,12 +123,19 @@ export class EntryPage {
     return this.equals(hash, this.hashStart, this.hashEnd);
   }
 
+  /** Copies the current row's stored hash (32 bytes, checked by hashEquals first) to `target`. */
+  copyHash(target: Buffer): void {
+    this.entries.copy(target, 0, this.hashStart, this.hashEnd);
+  }
+
   /** Whether the stored leaf of the current row is `hash` (false when none is stored). */
   leafEquals(hash: Buffer): boolean {
     const slot = this.seq - 1 - this.first;
     if (slot < 0 || slot >= this.leafOffsets.length) return false;
     const offset = this.leafOffsets[slot];
-    return offset >= 0 && hash.compare(this.leaves, offset, offset + 32) === 0;
+    return (
+      offset >= 0 && this.leaves !== null && hash.compare(this.leaves, offset, offset + 32) === 0
+    );
   }
 
   /** The hashed bytes of every row, in order (copies; for measurements, not the verifier). */
@@ -126,6 +146,35 @@ export class EntryPage {
         bytes.push(Buffer.from(page.entries.subarray(page.bytesStart, page.bytesEnd)));
     }
     return bytes;
+  }
+
+  /**
+   * Hashes every row of `entries` (rows as in EntryPage, from `start`) into `results`, 33 bytes
+   * per row in order: its Merkle leaf SHA-256(0x00 ‖ bytes), then 1 when SHA-256(stored
+   * prev_hash ‖ bytes) is its stored hash, else 0. With the check that each stored prev_hash is
+   * the hash before it, that is the chain recomputed; rows are independent, so another thread
+   * can do it. Returns the number of rows.
+   */
+  static hashRows(entries: Buffer, results: Buffer): number {
+    const page = new EntryPage(entries, null, 0, 0);
+    let scratch = Buffer.allocUnsafe(64 * 1024);
+    let row = 0;
+    while (page.next()) {
+      const at = row * ROW_RESULT;
+      results.fill(0, at, at + ROW_RESULT);
+      if (page.bytesStart >= 0 && page.prevEnd - page.prevStart === 32) {
+        const length = page.bytesEnd - page.bytesStart;
+        if (scratch.length < 32 + length) scratch = Buffer.allocUnsafe(2 * (32 + length));
+        entries.copy(scratch, 0, page.prevStart, page.prevEnd);
+        entries.copy(scratch, 32, page.bytesStart, page.bytesEnd);
+        const chain = sha256(scratch.subarray(0, 32 + length));
+        results[at + 32] = page.hashEquals(chain) ? 1 : 0;
+        scratch[31] = 0x00;
+        sha256(scratch.subarray(31, 32 + length)).copy(results, at);
+      }
+      row += 1;
+    }
+    return row;
   }
 
   private equals(hash: Buffer, start: number, end: number): boolean {
