@@ -593,9 +593,6 @@ async function eventRun(ctx: RunContext, count: number, rate: number | null): Pr
   const [{ size: from }]: { size: number }[] = (
     await db.query(`SELECT coalesce(max(seq), 0)::int AS size FROM audit.entries`)
   ).rows;
-  const [{ after }]: { after: Date }[] = (
-    await db.query(`SELECT max(processed_at) AS after FROM audit.inbox`)
-  ).rows;
   const transactions = ctx.workload.transactions(count);
   const ids = transactions.flatMap((t) => t.events.map((e) => e.id));
   const stopCpu = measureCpu(ctx.servicePid, join(ctx.dir, 'data'));
@@ -628,7 +625,7 @@ async function eventRun(ctx: RunContext, count: number, rate: number | null): Pr
     tailSeconds: (watched.reachedAt - lastCommit) / 1000,
     tailEntries,
     tailRate: tailEntries / ((watched.reachedAt - atLastCommit.at) / 1000),
-    batches: await appendBatches(db, after),
+    batches: await appendBatches(db, from),
     latency: await coverage(db, transactions, commitAt, watched.samples, mine, from),
     cpu,
   };
@@ -748,17 +745,16 @@ async function coverage(
   return { appended: summarise(appended), covered: summarise(covered), heads: heads.length };
 }
 
-/** The service's append transactions: inbox rows share processed_at (now()) within one. */
+/** The service's append transactions: the entries each appended (rows of one share xmin). */
 async function appendBatches(
   db: Client,
-  after: Date,
+  afterSeq: number,
 ): Promise<{ transactions: number; mean: number; max: number }> {
   const [row]: { transactions: number; mean: number; max: number }[] = (
     await db.query(
       `SELECT count(*)::int AS transactions, avg(n)::float AS mean, max(n)::int AS max
-         FROM (SELECT count(*) AS n FROM audit.inbox WHERE processed_at > $1
-                GROUP BY consumer_group, processed_at) b`,
-      [after],
+         FROM (SELECT count(*) AS n FROM audit.entries WHERE seq > $1 GROUP BY xmin) b`,
+      [afterSeq],
     )
   ).rows;
   return row;

@@ -120,6 +120,26 @@ describe('PostgreSQL transport', () => {
     expect(await c.pollOnce()).toBe(0);
   });
 
+  it('keeps no inbox for a handler that recognises events it applied before', async () => {
+    await produce(ds, { transactions: 4, perTransaction: 50, subjects: 20 });
+    const c = new PostgresConsumer(
+      ds,
+      {
+        group: 'audit.own-keys',
+        topic: TOPIC,
+        schema: CONSUMER_SCHEMA,
+        handler: { ...recordingHandler(), deduplicates: true },
+      },
+      { batchSize: 64, pollIntervalMs: 20 },
+    );
+    while ((await c.pollOnce()) > 0);
+    expect(await summariseApplied(ds)).toEqual({ total: 200, distinct: 200, outOfOrder: [] });
+    const [{ inbox }] = await ds.query(
+      `SELECT count(*)::int AS inbox FROM ${CONSUMER_SCHEMA}.inbox WHERE consumer_group = 'audit.own-keys'`,
+    );
+    expect(inbox).toBe(0);
+  });
+
   it('publishes nothing from a producer transaction that rolled back', async () => {
     const writer = new OutboxWriter(PRODUCER_SCHEMA, TOPIC);
     await expect(

@@ -66,6 +66,7 @@ export class TransportService implements OnApplicationBootstrap, BeforeApplicati
       },
       ...(caughtUp ? { caughtUp } : {}),
       ...(handler.select ? { select: handler.select } : {}),
+      ...(handler.deduplicates ? { deduplicates: true } : {}),
     };
     this.subscriptions.push({ group, topic, schema: this.definition.schema, handler: counted });
   }

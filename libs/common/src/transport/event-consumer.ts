@@ -21,6 +21,12 @@ export interface EventHandler {
    * (it may hold for more), lets the PostgreSQL transport leave the others' envelopes unread.
    */
   select?: EventSelection;
+  /**
+   * The handler itself recognises events it applied before (a unique key of its own) and
+   * passes over them: the transport then keeps no inbox rows for the group, only drops a
+   * second copy of an event within one batch.
+   */
+  deduplicates?: boolean;
 }
 
 /** See EventHandler.select. */
@@ -46,6 +52,19 @@ export interface EventConsumer {
   stop(): Promise<void>;
   /** Whether the transport could be reached at the last attempt. */
   isHealthy(): boolean;
+}
+
+/** The events to hand to the handler: through the inbox, unless the handler deduplicates. */
+export async function unprocessed(
+  tx: EntityManager,
+  subscription: Subscription,
+  events: readonly EventEnvelope[],
+): Promise<EventEnvelope[]> {
+  if (!subscription.handler.deduplicates) {
+    return claimUnprocessed(tx, subscription.schema, subscription.group, events);
+  }
+  const seen = new Set<string>();
+  return events.filter((e) => !seen.has(e.id) && seen.add(e.id) !== undefined);
 }
 
 /** Records events in the inbox and returns the ones not processed before, in order. */

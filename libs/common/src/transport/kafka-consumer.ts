@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { EventEnvelope } from '../contracts/event-envelope';
 import { backoffDelay, Sleeper } from './backoff';
-import { claimUnprocessed, type EventConsumer, type Subscription } from './event-consumer';
+import { unprocessed, type EventConsumer, type Subscription } from './event-consumer';
 
 export interface KafkaConsumerOptions {
   kafka: Kafka;
@@ -130,14 +130,14 @@ export class KafkaConsumer implements EventConsumer {
     isStale,
   }: EachBatchPayload): Promise<void> {
     if (batch.messages.length === 0 || !isRunning() || isStale()) return;
-    const { schema, group, handler } = this.subscription;
+    const { handler } = this.subscription;
     const envelopes = batch.messages
       .filter((m) => m.value !== null)
       .map((m) => JSON.parse((m.value as Buffer).toString('utf8')) as EventEnvelope)
       .filter((e) => !handler.select || handler.select.matches(e));
     if (envelopes.length > 0) {
       await this.dataSource.transaction(async (tx) => {
-        const fresh = await claimUnprocessed(tx, schema, group, envelopes);
+        const fresh = await unprocessed(tx, this.subscription, envelopes);
         if (fresh.length > 0) await handler.handle(fresh, tx);
       });
     }

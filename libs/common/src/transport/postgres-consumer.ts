@@ -4,7 +4,7 @@ import type { EventEnvelope } from '../contracts/event-envelope';
 import { schemaOfTopic } from '../contracts/topics';
 import { PollingLoop } from './backoff';
 import {
-  claimUnprocessed,
+  unprocessed,
   type EventConsumer,
   type EventSelection,
   type Subscription,
@@ -154,7 +154,7 @@ export class PostgresConsumer implements EventConsumer {
       [topic, lastTx, lastPos, this.batchSize],
     );
     if (rows.length === 0) return 0;
-    const fresh = await claimUnprocessed(tx, schema, group, selected(rows, handler.select));
+    const fresh = await unprocessed(tx, this.subscription, selected(rows, handler.select));
     if (fresh.length > 0) await handler.handle(fresh, tx);
     const last = rows[rows.length - 1];
     await tx.query(

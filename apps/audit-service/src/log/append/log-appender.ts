@@ -56,9 +56,42 @@ export function storeOf(nodes: Map<string, Buffer>): NodeStore {
 @Injectable()
 export class LogAppender {
   async append(tx: EntityManager, contents: EntryContent[]): Promise<LogEntry[]> {
-    if (contents.length === 0) return [];
-    const templates = contents.map(entryTemplate);
+    return this.appendUnder(tx, contents, false);
+  }
+
+  /**
+   * Appends the entries whose source event is not in the log yet, so an event delivered again
+   * is logged once (the ingest keeps no inbox of its own: source_event_id is unique here). The
+   * check is made under the chain lock, after every earlier append has committed.
+   */
+  async appendNew(tx: EntityManager, contents: EntryContent[]): Promise<LogEntry[]> {
+    return this.appendUnder(tx, contents, true);
+  }
+
+  private async appendUnder(
+    tx: EntityManager,
+    all: EntryContent[],
+    onlyNew: boolean,
+  ): Promise<LogEntry[]> {
+    if (all.length === 0) return [];
+    const allTemplates = all.map(entryTemplate);
     await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [CHAIN_LOCK]);
+    let contents = all;
+    let templates = allTemplates;
+    if (onlyNew) {
+      // Positions (1-based) of the contents whose source event is logged already.
+      const logged: { n: string }[] = await tx.query(
+        `SELECT u.n::text AS n FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, n)
+          WHERE EXISTS (SELECT 1 FROM audit.entries e WHERE e.source_event_id = u.id)`,
+        [all.map((c) => c.sourceEventId)],
+      );
+      if (logged.length > 0) {
+        const known = new Set(logged.map((r) => Number(r.n) - 1));
+        contents = all.filter((_, i) => !known.has(i));
+        templates = allTemplates.filter((_, i) => !known.has(i));
+        if (contents.length === 0) return [];
+      }
+    }
     const { head, nodes } = await readHeadAndFrontier(tx);
     const texts: string[] = new Array<string>(contents.length);
     const hashes = Buffer.allocUnsafe(32 * contents.length);

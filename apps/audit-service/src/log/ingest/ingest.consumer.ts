@@ -5,8 +5,9 @@ import { entryFromEvent } from './entry-from-event';
 
 /**
  * Appends one log entry per event from every stream (consent, gateway, the audit service's
- * own reviews and notices). The transport's inbox and this append share one transaction, so
- * an event redelivered after a crash is never logged twice.
+ * own reviews and notices). An event redelivered after a crash is never logged twice: the
+ * append passes over events whose entry is already in the log (source_event_id is unique),
+ * checked under the chain lock, so the transport keeps no inbox for these groups.
  */
 @Injectable()
 export class IngestConsumer implements OnModuleInit {
@@ -19,8 +20,10 @@ export class IngestConsumer implements OnModuleInit {
     for (const topic of TOPIC_NAMES) {
       this.transport.subscribe(`audit-service.ingest.${topic}`, topic, {
         handle: async (events, tx) => {
-          await this.appender.append(tx, events.map(entryFromEvent));
+          await this.appender.appendNew(tx, events.map(entryFromEvent));
         },
+        // Each entry names its source event, unique in the log: no inbox row per event too.
+        deduplicates: true,
       });
     }
   }
