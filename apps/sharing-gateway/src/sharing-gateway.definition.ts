@@ -2,6 +2,7 @@ import { SERVICE_SCHEMAS, TOPICS, type ServiceDefinition } from '#common';
 import { GatewayTransportTables1763800000000 } from './migrations/1763800000000-transport-tables';
 import { GatewayTables1764000000000 } from './migrations/1764000000000-gateway-tables';
 import { GatewayOutboxReaders1764100000000 } from './migrations/1764100000000-outbox-readers';
+import { GatewayDecisionsStoredUncompressed1764500000000 } from './migrations/1764500000000-decisions-stored-uncompressed';
 
 /** sharing-gateway: its schema, its outbox topic and its migrations, in order. */
 export const SharingGatewayDefinition: ServiceDefinition = {
@@ -15,5 +16,6 @@ export const SharingGatewayDefinition: ServiceDefinition = {
     GatewayTransportTables1763800000000,
     GatewayTables1764000000000,
     GatewayOutboxReaders1764100000000,
+    GatewayDecisionsStoredUncompressed1764500000000,
   ],
 };
