@@ -5,24 +5,9 @@ import { LogAppender } from '../../apps/audit-service/src/log/append/log-appende
 import { canonicalJson } from '../../apps/audit-service/src/log/domain/canonical-json';
 import { chainHash, GENESIS_HASH } from '../../apps/audit-service/src/log/domain/chain';
 import { appendLeaves, leafHash } from '../../apps/audit-service/src/log/domain/merkle';
-import type { EntryContent } from '../../apps/audit-service/src/log/ingest/entry-from-event';
 import { LogVerifier } from '../../apps/audit-service/src/log/verify/log-verifier';
+import { AUDIT_MIGRATIONS, decisionEntry, migratedAuditDataSource } from '../support/audit-log';
 import { createTestDatabase } from '../support/test-database';
-
-const content = (n: number): EntryContent => ({
-  at: `2026-11-0${n}T09:00:00.000Z`,
-  actor: { userId: `sw-${n}`, org: 'X26', role: 'social_worker' },
-  subjectId: '9434765919',
-  action: 'gateway.decision',
-  outcome: n % 2 === 0 ? 'permit' : 'deny',
-  purpose: 'direct-care',
-  categories: ['care-plan'],
-  legalBasis: null,
-  correlationId: `corr-${n}`,
-  sourceEventId: `00000000-0000-4000-8000-00000000000${n}`,
-  sourceType: 'gateway.decision.v1',
-  details: { streamId: `decision-${n}`, streamVersion: 1, note: 'é ✓ "quoted" \\ \u0001' },
-});
 
 /**
  * Entries written before the hashed bytes were stored (entry_canonical NULL, `entry` an ordinary
@@ -32,20 +17,9 @@ const content = (n: number): EntryContent => ({
 describe('migration: entry generated from the hashed bytes', () => {
   let db: { url: string; drop: () => Promise<void> };
   let ds: DataSource;
-  const migrations = AuditServiceDefinition.migrations as (new () => unknown)[];
-  const before = migrations.slice(0, -1);
-
   beforeAll(async () => {
     db = await createTestDatabase('audit_migration');
-    ds = createServiceDataSource({
-      url: db.url,
-      schema: AuditServiceDefinition.schema,
-      migrations: before,
-      poolSize: 2,
-      applicationName: 'audit-migration-test',
-    });
-    await ds.initialize();
-    await runMigrations(ds, AuditServiceDefinition.schema);
+    ds = await migratedAuditDataSource(db.url, AUDIT_MIGRATIONS.slice(0, -1));
   });
 
   afterAll(async () => {
@@ -58,7 +32,7 @@ describe('migration: entry generated from the hashed bytes', () => {
     let prev: Buffer = GENESIS_HASH;
     const leaves: Buffer[] = [];
     for (const n of [1, 2, 3]) {
-      const entry = { ...content(n), seq: n };
+      const entry = { ...decisionEntry(n), seq: n };
       const bytes = Buffer.from(canonicalJson(entry), 'utf8');
       const hash = chainHash(prev, bytes);
       await ds.query(
@@ -82,7 +56,7 @@ describe('migration: entry generated from the hashed bytes', () => {
     const after = createServiceDataSource({
       url: db.url,
       schema: AuditServiceDefinition.schema,
-      migrations,
+      migrations: AUDIT_MIGRATIONS,
       poolSize: 2,
       applicationName: 'audit-migration-test',
     });
@@ -96,7 +70,7 @@ describe('migration: entry generated from the hashed bytes', () => {
              FROM audit.entries ORDER BY seq`,
         );
       expect(rows.map((r) => r.canonical)).toEqual(
-        [1, 2, 3].map((n) => canonicalJson({ ...content(n), seq: n })),
+        [1, 2, 3].map((n) => canonicalJson({ ...decisionEntry(n), seq: n })),
       );
       expect(rows.map((r) => [r.subject_id, r.outcome])).toEqual([
         ['9434765919', 'deny'],
@@ -110,7 +84,9 @@ describe('migration: entry generated from the hashed bytes', () => {
       });
 
       // The appender writes on from them, and the search columns it writes agree.
-      await after.transaction((tx) => new LogAppender().append(tx, [content(4), content(5)]));
+      await after.transaction((tx) =>
+        new LogAppender().append(tx, [decisionEntry(4), decisionEntry(5)]),
+      );
       expect(await new LogVerifier(after).verify()).toMatchObject({ ok: true, checked: 5 });
       const [fifth]: { actor_id: string; action: string; entry: { seq: number } }[] =
         await after.query(`SELECT actor_id, action, entry FROM audit.entries WHERE seq = 5`);
