@@ -20,7 +20,6 @@ import {
   verifyInclusion,
   type NodeStore,
 } from '../domain/merkle';
-import { entryBytes } from '../domain/chain';
 import { loadNodes, storeOf } from '../append/log-appender';
 import { toTreeHead, TreeHeadService, type HeadRow } from '../tree-heads/tree-head.service';
 import type { TreeHead } from '../tree-heads/tree-head';
@@ -206,7 +205,8 @@ export class EntriesController {
     // size and the nodes not in memory: a signed head's size never exceeds the log's, so the
     // default needs no max(seq).
     const rows: (EntryRow & {
-      canonical: string | null;
+      // NOT NULL since the entry is generated from it.
+      canonical: string;
       size: string | null;
       nodes: string | null;
     } & Partial<HeadRow>)[] = await this.dataSource.query(
@@ -267,19 +267,11 @@ export class EntriesController {
       nodes = new Map([...held, ...(await loadNodes(this.dataSource, missing))]);
     }
     const { path, root } = work(storeOf(nodes));
-    // The stored bytes are what was hashed; older entries are canonicalised as they were.
-    const leaf = leafHash(row.canonical ?? entryBytes(row.entry));
-    if (head && head.treeSize === treeSize) assertProves(head, seq, leaf, path);
-    return {
-      seq,
-      leafIndex: seq - 1,
-      leafHash: leaf.toString('hex'),
-      treeSize,
-      auditPath: path.map((h) => h.toString('hex')),
-      rootHash: root.toString('hex'),
-      entry: row.entry,
-      treeHead: head && head.treeSize === treeSize ? head : null,
-    };
+    // The stored bytes are what was hashed.
+    const leaf = leafHash(row.canonical);
+    const signed = head && head.treeSize === treeSize ? head : null;
+    if (signed) assertProves(signed, seq, leaf, path);
+    return proofAnswer(seq, treeSize, leaf, path, root, row.entry, signed);
   }
 
   /**
@@ -294,7 +286,7 @@ export class EntriesController {
     const treeSize = head.treeSize;
     const work = proofWork(seq, treeSize);
     const { held, missing } = this.nodeCache.take(planNodes(work));
-    const rows: { entry: EntryRow['entry']; canonical: string | null; nodes: string | null }[] =
+    const rows: { entry: EntryRow['entry']; canonical: string; nodes: string | null }[] =
       await this.dataSource.query(
         `SELECT e.entry, e.entry_canonical AS canonical, ${nodesColumn('$2', '$3')}
            FROM audit.entries e WHERE e.seq = $1`,
@@ -306,18 +298,9 @@ export class EntriesController {
       throw new DomainError('ENTRY_NOT_FOUND', `No entry ${seq} is in the log.`, 'not-found');
     }
     const { path, root } = work(storeOf(addNodes(held, rows[0].nodes)));
-    const leaf = leafHash(rows[0].canonical ?? entryBytes(rows[0].entry));
+    const leaf = leafHash(rows[0].canonical);
     assertProves(head, seq, leaf, path);
-    return {
-      seq,
-      leafIndex: seq - 1,
-      leafHash: leaf.toString('hex'),
-      treeSize,
-      auditPath: path.map((h) => h.toString('hex')),
-      rootHash: root.toString('hex'),
-      entry: rows[0].entry,
-      treeHead: head,
-    };
+    return proofAnswer(seq, treeSize, leaf, path, root, rows[0].entry, head);
   }
 
   @Get('consistency')
@@ -366,6 +349,28 @@ function nodesColumn(levels: string, indexes: string): string {
              FROM audit.merkle_nodes n
              JOIN unnest(${levels}::smallint[], ${indexes}::bigint[]) AS w(level, index)
                ON n.level = w.level AND n.index = w.index) AS nodes`;
+}
+
+/** The answer of the proof route (API.md). */
+function proofAnswer(
+  seq: number,
+  treeSize: number,
+  leaf: Buffer,
+  path: Buffer[],
+  root: Buffer,
+  entry: unknown,
+  treeHead: TreeHead | null,
+): Record<string, unknown> {
+  return {
+    seq,
+    leafIndex: seq - 1,
+    leafHash: leaf.toString('hex'),
+    treeSize,
+    auditPath: path.map((h) => h.toString('hex')),
+    rootHash: root.toString('hex'),
+    entry,
+    treeHead,
+  };
 }
 
 /** An inclusion proof of entry `seq` and the root it leads to, from a store of nodes. */
