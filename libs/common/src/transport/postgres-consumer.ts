@@ -28,6 +28,8 @@ interface OutboxRow {
  * read-order index in order, stopping at the batch size (see consumeBatch).
  */
 export const READ_BATCH_SETTING = 'SET LOCAL enable_bitmapscan = off';
+/** Undoes READ_BATCH_SETTING once the batch is read, for the rest of the transaction. */
+export const READ_BATCH_RESET = 'RESET enable_bitmapscan';
 
 /**
  * The next batch of a topic after a checkpoint. Only transactions older than every transaction
@@ -153,6 +155,8 @@ export class PostgresConsumer implements EventConsumer {
       readBatchQuery(this.sourceSchema, handler.select?.sql),
       [topic, lastTx, lastPos, this.batchSize],
     );
+    // Only for that read: the handler's own statements are planned as usual.
+    await tx.query(READ_BATCH_RESET);
     if (rows.length === 0) return 0;
     const fresh = await unprocessed(tx, this.subscription, selected(rows, handler.select));
     if (fresh.length > 0) await handler.handle(fresh, tx);
