@@ -463,11 +463,8 @@ class Workload {
                 agreementIds: [this.pick(this.agreements)],
                 source: 'agreement',
               },
-      obligations: breakGlass
-        ? ['audit', 'notify-subject', 'ig-review']
-        : this.rand() < 0.1
-          ? ['audit', 'notify-subject']
-          : ['audit'],
+      // As the gateway's evaluate() obliges: only a new override owes the person a notice.
+      obligations: breakGlass ? ['audit', 'notify-subject', 'ig-review'] : ['audit'],
       needToKnow: breakGlass
         ? 'break-glass'
         : outcome === 'deny' && this.rand() < 0.5
