@@ -64,7 +64,11 @@ export async function unprocessed(
     return claimUnprocessed(tx, subscription.schema, subscription.group, events);
   }
   const seen = new Set<string>();
-  return events.filter((e) => !seen.has(e.id) && seen.add(e.id) !== undefined);
+  return events.filter((e) => {
+    if (seen.has(e.id)) return false;
+    seen.add(e.id);
+    return true;
+  });
 }
 
 /** Records events in the inbox and returns the ones not processed before, in order. */
