@@ -105,16 +105,6 @@ export class EntryPage {
     return this.bytesStart >= 0;
   }
 
-  /** How many hashed bytes the current row has. */
-  get bytesLength(): number {
-    return this.bytesEnd - this.bytesStart;
-  }
-
-  /** Copies the current row's hashed bytes into `target` at `offset`. */
-  copyBytes(target: Buffer, offset: number): void {
-    this.entries.copy(target, offset, this.bytesStart, this.bytesEnd);
-  }
-
   prevHashEquals(hash: Buffer): boolean {
     return this.equals(hash, this.prevStart, this.prevEnd);
   }
