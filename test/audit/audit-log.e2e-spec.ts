@@ -516,6 +516,13 @@ describe('audit service: the tamper-evident log of every event', () => {
         await superuser.query(`SET session_replication_role = DEFAULT`);
       }
     };
+    /** verify() named `seq` as the first bad entry (and, when given, for `problem`). */
+    const expectFirstBad = (result: unknown, seq: number, problem?: string) =>
+      expect(result).toMatchObject({
+        ok: false,
+        firstBadSeq: seq,
+        ...(problem ? { problem } : {}),
+      });
     let size: number;
 
     beforeAll(async () => {
@@ -561,11 +568,7 @@ describe('audit service: the tamper-evident log of every event', () => {
           WHERE seq = 3`,
         `UPDATE audit.entries e SET entry_canonical = s.entry_canonical FROM saved s WHERE e.seq = s.seq AND e.seq = 3`,
       );
-      expect(result).toMatchObject({
-        ok: false,
-        firstBadSeq: 3,
-        problem: 'hash does not match the entry',
-      });
+      expectFirstBad(result, 3, 'hash does not match the entry');
     });
 
     it('one deleted entry', async () => {
@@ -573,7 +576,7 @@ describe('audit service: the tamper-evident log of every event', () => {
         `DELETE FROM audit.entries WHERE seq = 4`,
         `INSERT INTO audit.entries (${ENTRY_COLUMNS}) SELECT ${ENTRY_COLUMNS} FROM saved WHERE seq = 4`,
       );
-      expect(result).toMatchObject({ ok: false, firstBadSeq: 4 });
+      expectFirstBad(result, 4);
     });
 
     it('two entries swapped', async () => {
@@ -583,7 +586,7 @@ describe('audit service: the tamper-evident log of every event', () => {
         `UPDATE audit.entries e SET ${SWAPPED}, source_event_id = s.source_event_id
            FROM saved s WHERE e.seq = s.seq AND e.seq IN (5, 6)`,
       );
-      expect(result).toMatchObject({ ok: false, firstBadSeq: 5 });
+      expectFirstBad(result, 5);
     });
 
     it('a forged entry appended with a correct chain hash', async () => {
@@ -610,7 +613,7 @@ describe('audit service: the tamper-evident log of every event', () => {
                  ${forged.actor === null ? 'NULL' : `'${forged.actor.org}'`}, '${forged.action}', '${forged.outcome}')`,
         `DELETE FROM audit.entries WHERE seq = ${size + 1}`,
       );
-      expect(result).toMatchObject({ ok: false, firstBadSeq: size + 1 });
+      expectFirstBad(result, size + 1);
     });
 
     it('a changed interior Merkle node: the proof route refuses to hand out a proof that misses the signed root', async () => {
@@ -646,11 +649,7 @@ describe('audit service: the tamper-evident log of every event', () => {
         `UPDATE audit.entries SET subject_id = '${OTHER}' WHERE seq = 7`,
         `UPDATE audit.entries e SET subject_id = s.subject_id FROM saved s WHERE e.seq = s.seq AND e.seq = 7`,
       );
-      expect(result).toMatchObject({
-        ok: false,
-        firstBadSeq: 7,
-        problem: 'the stored columns differ from the entry',
-      });
+      expectFirstBad(result, 7, 'the stored columns differ from the entry');
     });
 
     it('entry made an ordinary column and then changed: every entry is compared with its bytes', async () => {
@@ -661,11 +660,7 @@ describe('audit service: the tamper-evident log of every event', () => {
          ALTER TABLE audit.entries
            ADD COLUMN entry jsonb NOT NULL GENERATED ALWAYS AS (entry_canonical::jsonb) STORED`,
       );
-      expect(result).toMatchObject({
-        ok: false,
-        firstBadSeq: 8,
-        problem: 'the stored columns differ from the entry',
-      });
+      expectFirstBad(result, 8, 'the stored columns differ from the entry');
     });
 
     it('is intact again once every change is undone', async () => {
