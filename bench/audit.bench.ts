@@ -40,6 +40,7 @@ import {
 } from '../apps/audit-service/src/log/verify/log-verifier';
 import { freePort, startEmbeddedPostgres } from '../scripts/embedded-postgres';
 import { runLoad, type LoadRequest } from './http-load';
+import { printTopStatements, resetStatements } from './pg-statements';
 import { postgresCpu, procStat } from './process-cpu';
 
 /** Events through the transport: a warm-up, a steady load, then as fast as producers go. */
@@ -193,7 +194,9 @@ export async function runAuditBench(): Promise<void> {
       rate: firstRate,
       run: await eventRun(ctx, firstRate * STEADY_SECONDS, firstRate),
     });
+    await resetStatements(db);
     const full = await eventRun(ctx, EVENTS, null);
+    await printTopStatements(db, EVENTS, 'entry');
     for (const rate of laterRates) {
       steady.push({ rate, run: await eventRun(ctx, rate * STEADY_SECONDS, rate) });
     }

@@ -69,6 +69,8 @@ export async function startEmbeddedPostgres(options: {
             'shared_preload_libraries=pg_stat_statements',
             '-c',
             'pg_stat_statements.track=all',
+            '-c',
+            'pg_stat_statements.track_planning=on',
           ]
         : []),
     ],
