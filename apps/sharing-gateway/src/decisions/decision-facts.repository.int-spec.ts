@@ -161,3 +161,101 @@ describe('live facts with cached agreements', () => {
     }
   });
 });
+
+describe('live facts read together for concurrent decisions', () => {
+  let db: { url: string; drop: () => Promise<void> };
+  let ds: DataSource;
+  let repository: DecisionFactsRepository;
+  const OTHER = '9434765870';
+
+  beforeAll(async () => {
+    db = await createTestDatabase('gatewaybatch');
+    ds = createServiceDataSource({
+      url: db.url,
+      schema: 'gateway',
+      migrations: SharingGatewayDefinition.migrations,
+      poolSize: 5,
+    });
+    await runMigrations(ds, 'gateway');
+    await ds.initialize();
+    await ds.query(`INSERT INTO gateway.organisations (ods_code, name, kind, country, version, updated_at)
+                    VALUES ('X26', 'Northshire Council', 'local-authority', 'GB', 1, now()),
+                           ('RX1', 'Northshire Trust', 'nhs-trust', 'GB', 1, now())`);
+    await ds.query(`INSERT INTO gateway.users (user_id, org, roles, teams, version, updated_at)
+                    VALUES ('sw-1', 'X26', '{social_worker}', '{}', 1, now()),
+                           ('sw-2', 'X26', '{social_worker}', '{team-east}', 1, now())`);
+    await ds.query(
+      `INSERT INTO gateway.relationships
+                      (relationship_id, user_id, team_id, subject_id, type, valid_from, version, updated_at)
+                    VALUES ('00000000-0000-4000-8000-000000000001', 'sw-1', NULL, $1, 'allocated-worker',
+                            '2026-01-01', 1, now()),
+                           ('00000000-0000-4000-8000-000000000002', NULL, 'team-east', $2, 'team-caseload',
+                            '2026-01-01', 1, now())`,
+      [PERSON, OTHER],
+    );
+  });
+
+  afterAll(async () => {
+    await ds?.destroy();
+    await db?.drop();
+  });
+
+  it('answers every ask in a batch with its own requester, organisation and person', async () => {
+    repository = new DecisionFactsRepository(ds);
+    const asks: [string, string | null, string][] = [
+      ['sw-1', null, PERSON],
+      ['sw-1', null, PERSON],
+      ['sw-2', null, PERSON],
+      ['sw-1', 'RX1', OTHER],
+      ['sw-2', null, OTHER],
+      ['nobody', 'RX1', PERSON],
+    ];
+    // The first goes at once; the rest wait for it and go together in one statement.
+    const together = await Promise.all(asks.map((a) => repository.live(...a, 60_000)));
+    expect(new Set(together.slice(1).map((l) => l.snapshot)).size).toBe(1);
+    expect(together.map((l) => l.facts.user?.userId ?? null)).toEqual([
+      'sw-1',
+      'sw-1',
+      'sw-2',
+      'sw-1',
+      'sw-2',
+      null,
+    ]);
+    expect(together.map((l) => l.facts.organisation?.odsCode ?? null)).toEqual([
+      'X26',
+      'X26',
+      'X26',
+      'RX1',
+      'X26',
+      'RX1',
+    ]);
+    expect(together.map((l) => l.facts.relationships.map((r) => r.relationshipId))).toEqual([
+      ['00000000-0000-4000-8000-000000000001'],
+      ['00000000-0000-4000-8000-000000000001'],
+      [],
+      [],
+      ['00000000-0000-4000-8000-000000000002'],
+      [],
+    ]);
+    // Read one at a time, each ask gets the same facts.
+    for (const [i, a] of asks.entries()) {
+      const alone = await repository.live(...a, 60_000);
+      expect(alone.facts).toEqual(together[i].facts);
+    }
+  });
+
+  it('fails every ask of a batch whose statement fails, and the next batch reads again', async () => {
+    repository = new DecisionFactsRepository(ds);
+    await ds.query(`ALTER TABLE gateway.consent_replica RENAME TO consent_replica_away`);
+    try {
+      const failed = await Promise.allSettled(
+        [PERSON, OTHER, PERSON].map((p) => repository.live('sw-1', null, p, 60_000)),
+      );
+      expect(failed.map((f) => f.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    } finally {
+      await ds.query(`ALTER TABLE gateway.consent_replica_away RENAME TO consent_replica`);
+    }
+    const again = await repository.live('sw-2', null, OTHER, 60_000);
+    expect(again.facts.relationships).toHaveLength(1);
+  });
+});
