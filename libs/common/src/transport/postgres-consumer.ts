@@ -158,8 +158,8 @@ export class PostgresConsumer implements EventConsumer {
     // Only for that read: the handler's own statements are planned as usual.
     await tx.query(READ_BATCH_RESET);
     if (rows.length === 0) return 0;
-    const fresh = await unprocessed(tx, this.subscription, selected(rows, handler.select));
-    if (fresh.length > 0) await handler.handle(fresh, tx);
+    // The checkpoint moves before the handler runs: one transaction either way, and a handler
+    // that takes a lock (the audit log's chain lock) then holds it one round trip less.
     const last = rows[rows.length - 1];
     await tx.query(
       `UPDATE "${schema}".consumer_checkpoints
@@ -167,6 +167,8 @@ export class PostgresConsumer implements EventConsumer {
         WHERE consumer_group = $1 AND topic = $2`,
       [group, topic, last.transaction_id, last.global_position],
     );
+    const fresh = await unprocessed(tx, this.subscription, selected(rows, handler.select));
+    if (fresh.length > 0) await handler.handle(fresh, tx);
     return rows.length;
   }
 }

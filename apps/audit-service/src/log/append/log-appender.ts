@@ -76,23 +76,19 @@ export class LogAppender {
     if (all.length === 0) return [];
     const allTemplates = all.map(entryTemplate);
     await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [CHAIN_LOCK]);
+    // Read after taking the lock (a statement's snapshot is taken when it starts), in one
+    // round trip: every round trip under the lock is time no other writer can append.
+    const { head, nodes, logged } = await readHeadAndFrontier(
+      tx,
+      onlyNew ? all.map((c) => c.sourceEventId) : [],
+    );
     let contents = all;
     let templates = allTemplates;
-    if (onlyNew) {
-      // Positions (1-based) of the contents whose source event is logged already.
-      const logged: { n: string }[] = await tx.query(
-        `SELECT u.n::text AS n FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, n)
-          WHERE EXISTS (SELECT 1 FROM audit.entries e WHERE e.source_event_id = u.id)`,
-        [all.map((c) => c.sourceEventId)],
-      );
-      if (logged.length > 0) {
-        const known = new Set(logged.map((r) => Number(r.n) - 1));
-        contents = all.filter((_, i) => !known.has(i));
-        templates = allTemplates.filter((_, i) => !known.has(i));
-        if (contents.length === 0) return [];
-      }
+    if (logged.size > 0) {
+      contents = all.filter((_, i) => !logged.has(i));
+      templates = allTemplates.filter((_, i) => !logged.has(i));
+      if (contents.length === 0) return [];
     }
-    const { head, nodes } = await readHeadAndFrontier(tx);
     const texts: string[] = new Array<string>(contents.length);
     const hashes = Buffer.allocUnsafe(32 * contents.length);
     const leaves: Buffer[] = new Array<Buffer>(contents.length);
@@ -164,33 +160,44 @@ export async function readHead(db: Pick<EntityManager, 'query'>): Promise<LogHea
 }
 
 /**
- * The head and the stored nodes of its frontier (see `frontier`), in one round trip: under the
- * chain lock every round trip is time no other writer can append.
+ * The head, the stored nodes of its frontier (see `frontier`) and which of `sourceEventIds` are
+ * logged already (their 0-based positions), in one round trip: under the chain lock every round
+ * trip is time no other writer can append.
  */
 async function readHeadAndFrontier(
   db: Pick<EntityManager, 'query'>,
-): Promise<{ head: LogHead; nodes: Map<string, Buffer> }> {
+  sourceEventIds: string[],
+): Promise<{ head: LogHead; nodes: Map<string, Buffer>; logged: Set<number> }> {
   const rows: {
-    seq: string;
-    hash: Buffer;
+    seq: string | null;
+    hash: Buffer | null;
+    logged: string[] | null;
     level: number | null;
     index: string | null;
     node: Buffer | null;
   }[] = await db.query(
-    `SELECT h.seq::text AS seq, h.hash, f.level, f.index::text AS index, n.hash AS node
-         FROM (SELECT e.seq, e.hash FROM audit.entries e ORDER BY e.seq DESC LIMIT 1) h
-         LEFT JOIN LATERAL (
-           SELECT l::smallint AS level, (h.seq >> l) - 1 AS index
-             FROM generate_series(0, 62) AS l WHERE ((h.seq >> l) & 1) = 1
-         ) f ON true
-         LEFT JOIN audit.merkle_nodes n ON n.level = f.level AND n.index = f.index`,
+    `SELECT h.seq::text AS seq, h.hash, f.level, f.index::text AS index, n.hash AS node,
+            (SELECT array_agg((u.n - 1)::text) FROM unnest($1::uuid[]) WITH ORDINALITY AS u(id, n)
+              WHERE EXISTS (SELECT 1 FROM audit.entries e WHERE e.source_event_id = u.id)) AS logged
+       FROM (SELECT 1) AS one
+       LEFT JOIN LATERAL (SELECT e.seq, e.hash FROM audit.entries e ORDER BY e.seq DESC LIMIT 1) h
+         ON true
+       LEFT JOIN LATERAL (
+         SELECT l::smallint AS level, (h.seq >> l) - 1 AS index
+           FROM generate_series(0, 62) AS l WHERE ((h.seq >> l) & 1) = 1
+       ) f ON true
+       LEFT JOIN audit.merkle_nodes n ON n.level = f.level AND n.index = f.index`,
+    [sourceEventIds],
   );
-  if (rows.length === 0) return { head: { size: 0, hash: GENESIS_HASH }, nodes: new Map() };
+  const logged = new Set((rows[0].logged ?? []).map(Number));
+  if (rows[0].seq === null || rows[0].hash === null) {
+    return { head: { size: 0, hash: GENESIS_HASH }, nodes: new Map(), logged };
+  }
   const size = Number(rows[0].seq);
   const nodes = new Map<string, Buffer>();
   for (const r of rows) {
     // A frontier node that is not stored stays absent: storeOf names it when it is read.
     if (r.node !== null) nodes.set(`${r.level}:${r.index}`, r.node);
   }
-  return { head: { size, hash: rows[0].hash }, nodes };
+  return { head: { size, hash: rows[0].hash }, nodes, logged };
 }
