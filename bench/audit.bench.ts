@@ -217,7 +217,8 @@ export async function runAuditBench(): Promise<void> {
         (cpu
           ? `  CPU per entry while appending: audit service ${perEntry(cpu.service)} (${cores(cpu, cpu.service)} cores), ` +
             `PostgreSQL ${perEntry(cpu.postgres)} (${cores(cpu, cpu.postgres)} cores), ` +
-            `bench producers ${perEntry(cpu.client)} (${cores(cpu, cpu.client)} cores)\n`
+            `bench producers ${perEntry(cpu.client)} (${cores(cpu, cpu.client)} cores)\n` +
+            ceiling(cpu)
           : '') +
         `${`  event commit -> entry in chain`.padEnd(W)} ${latencies(full.latency.appended)}\n` +
         `${`  event commit -> covered by a signed tree head`.padEnd(W)} ${latencies(full.latency.covered)}   (${full.latency.heads} heads)\n` +
@@ -1239,6 +1240,20 @@ const loadAverage = () =>
     .join(' ');
 const fmtRate = (n: number) => Math.round(n).toString().padStart(8);
 const latencies = (s: Summary) => `p50 ${ms(s.p50)}  p99 ${ms(s.p99)}  max ${ms(s.max)}`;
+/**
+ * What the machine could append at most with every core busy, at the CPU per entry measured
+ * (service, PostgreSQL and the producers that share it), and what the target would need.
+ */
+function ceiling(cpu: CpuUse): string {
+  const perEntryUs = ((cpu.service + cpu.postgres + cpu.client) * 1e6) / EVENTS;
+  const n = cpus().length;
+  return (
+    `  CPU ceiling: ${n} cores / ${perEntryUs.toFixed(0)} µs per entry (all three) = ` +
+    `${Math.round((n * 1e6) / perEntryUs)} entries/s with every core busy; ` +
+    `${TARGET_APPENDS_PER_S.toLocaleString('en-GB')}/s needs <= ${((n * 1e6) / TARGET_APPENDS_PER_S).toFixed(0)} µs per entry\n`
+  );
+}
+
 const perEntry = (seconds: number) => `${((seconds * 1e6) / EVENTS).toFixed(0)} µs`;
 const cores = (cpu: CpuUse, seconds: number) => (seconds / cpu.wall).toFixed(2);
 const ms = (n: number) => `${(n >= 100 ? n.toFixed(0) : n.toFixed(2)).padStart(7)} ms`;

@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import {
@@ -207,7 +207,8 @@ export async function runGatewayBench(): Promise<void> {
       process.stdout.write(
         `CPU per decision while measuring: gateway ${per('gateway')} (${cores('gateway')} cores), ` +
           `PostgreSQL ${per('postgres')} (${cores('postgres')} cores), ` +
-          `load client ${per('client')} (${cores('client')} cores)\n`,
+          `load client ${per('client')} (${cores('client')} cores)\n` +
+          ceiling(cpu, baseline.perSecond),
       );
     }
     process.stdout.write(`${await outcomeMix(db)}\n`);
@@ -1108,6 +1109,22 @@ function measureCpu(gatewayPid: number | undefined, pgDataDir: string): () => Cp
       client: (clientUsed.user + clientUsed.system) / 1e6,
     };
   };
+}
+
+/**
+ * What the machine could give at most with every core busy, at the CPU per decision measured,
+ * and what the throughput target would need: the target is out of reach on a machine whose
+ * ceiling is below it, however the work is scheduled.
+ */
+function ceiling(cpu: CpuUse, echoPerSecond: number): string {
+  const perDecisionMs = ((cpu.gateway + cpu.postgres + cpu.client) * 1000) / MEASURED_REQUESTS;
+  const cores = cpus().length;
+  const target = TARGET_RATIO * echoPerSecond;
+  return (
+    `CPU ceiling: ${cores} cores / ${perDecisionMs.toFixed(2)} ms per decision (all three) = ` +
+    `${Math.round((cores * 1000) / perDecisionMs)} decisions/s with every core busy; ` +
+    `${TARGET_RATIO} x echo = ${Math.round(target)}/s needs <= ${((cores * 1000) / target).toFixed(2)} ms per decision\n`
+  );
 }
 
 function percentile(sorted: Float64Array, p: number): number {
