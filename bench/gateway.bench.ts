@@ -98,6 +98,8 @@ export async function runGatewayBench(): Promise<void> {
     await runScript('sharing-gateway', 'migrate.js', { DATABASE_URL: url });
 
     const db = new Client({ connectionString: url });
+    // After a failure PostgreSQL stops under this connection: the failure is what to report.
+    db.on('error', () => undefined);
     await db.connect();
     const data = generateReferenceData(Date.now());
     const seedStarted = process.hrtime.bigint();
@@ -156,6 +158,7 @@ export async function runGatewayBench(): Promise<void> {
     const stopCpu = measureCpu(gateway.pid, join(dir, 'data'));
     const decisions = await runLoad(port, measured, CONCURRENCY, 200);
     const cpu = stopCpu();
+    const batching = await batchSizes(port);
     await printTopStatements(db, MEASURED_REQUESTS, 'decision');
     await stopChild(gateway);
     for (const run of [warmed, decisions]) {
@@ -211,6 +214,10 @@ export async function runGatewayBench(): Promise<void> {
           ceiling(cpu, baseline.perSecond),
       );
     }
+    process.stdout.write(
+      `batching (gateway metrics, warm-up included): facts of ${batching.facts.toFixed(1)} decisions read per statement, ` +
+        `${batching.commits.toFixed(1)} decisions per group commit\n`,
+    );
     process.stdout.write(`${await outcomeMix(db)}\n`);
     if (!durable) throw new Error('stored decisions do not match the decisions answered');
 
@@ -1108,6 +1115,23 @@ function measureCpu(gatewayPid: number | undefined, pgDataDir: string): () => Cp
       postgres: postgresUsed,
       client: (clientUsed.user + clientUsed.system) / 1e6,
     };
+  };
+}
+
+/** Mean batch sizes from the gateway's histograms: facts reads and group commits. */
+async function batchSizes(port: number): Promise<{ facts: number; commits: number }> {
+  const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+  const value = (name: string): number => {
+    // `name 12` or, with the registry's default labels, `name{service="..."} 12`.
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+    if (!line) throw new Error(`the gateway's metrics have no ${name}`);
+    return Number(line.slice(line.lastIndexOf(' ') + 1));
+  };
+  const mean = (histogram: string) =>
+    value(`${histogram}_sum`) / Math.max(1, value(`${histogram}_count`));
+  return {
+    facts: mean('gateway_facts_read_batch_size'),
+    commits: mean('gateway_decision_commit_batch_size'),
   };
 }
 

@@ -170,5 +170,10 @@ describe('sharing gateway: reference data and decisions', () => {
     const batches = /gateway_decision_commit_batch_size_count\{[^}]*\} (\d+)/.exec(metrics.text);
     // One observation per committed batch; decisions made one at a time commit one by one.
     expect(Number(batches?.[1])).toBeGreaterThanOrEqual(4);
+    // Their facts were read one at a time too: as many reads as decisions, one ask each.
+    const reads = /gateway_facts_read_batch_size_count\{[^}]*\} (\d+)/.exec(metrics.text);
+    const asks = /gateway_facts_read_batch_size_sum\{[^}]*\} (\d+)/.exec(metrics.text);
+    expect(Number(reads?.[1])).toBeGreaterThanOrEqual(4);
+    expect(Number(asks?.[1])).toBe(Number(reads?.[1]));
   });
 });

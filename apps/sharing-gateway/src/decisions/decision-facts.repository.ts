@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Optional } from '@nestjs/common';
 import type { Pool } from 'pg';
 import { DataSource } from 'typeorm';
 import type { PostgresDriver } from 'typeorm/driver/postgres/PostgresDriver';
@@ -15,6 +15,7 @@ import type {
   UserFacts,
 } from '../policy/policy.types';
 import { CallBatcher, type BatchPolicy } from './call-batcher';
+import { GatewayMetrics } from './gateway-metrics';
 
 /** Reference records as stored in current tables and in reference_history (same shapes). */
 interface UserBody {
@@ -316,7 +317,10 @@ export class DecisionFactsRepository {
     (asks) => this.readBatch(asks),
   );
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    @Optional() private readonly metrics?: GatewayMetrics,
+  ) {}
 
   /** The version of gateway.agreements the cached agreements are at, if any. */
   get agreementsVersion(): string | null {
@@ -370,6 +374,7 @@ export class DecisionFactsRepository {
       text: LIVE_FACTS,
       values: [JSON.stringify(asks.map(askRow)), cached?.version ?? null],
     });
+    this.metrics?.factsBatch.observe(asks.length);
     const first = rows[0];
     let agreements: AgreementsAt;
     if (first.agreements !== null) {

@@ -2,11 +2,15 @@ import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { ServiceMetrics } from '#common';
 
-/** What an operator watches on the gateway: answers given, commit batching, replica freshness. */
+/**
+ * What an operator watches on the gateway: answers given, how reads and commits are batched,
+ * replica freshness.
+ */
 @Injectable()
 export class GatewayMetrics {
   readonly decisions: Counter<'outcome' | 'channel' | 'break_glass'>;
   readonly commitBatch: Histogram<string>;
+  readonly factsBatch: Histogram<string>;
   readonly replicaAge: Gauge<string>;
 
   constructor(metrics: ServiceMetrics) {
@@ -21,6 +25,12 @@ export class GatewayMetrics {
       name: 'gateway_decision_commit_batch_size',
       help: 'Decisions written per group commit',
       buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+      registers,
+    });
+    this.factsBatch = new Histogram({
+      name: 'gateway_facts_read_batch_size',
+      help: 'Decisions whose facts were read together in one statement',
+      buckets: [1, 2, 4, 8, 16, 32, 64],
       registers,
     });
     this.replicaAge = new Gauge({
