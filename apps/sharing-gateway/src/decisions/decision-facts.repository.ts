@@ -388,7 +388,11 @@ export class DecisionFactsRepository {
     } else {
       throw new Error('the facts query returned no agreements and none were cached');
     }
-    return rows.map((row) => ({ row, agreements }));
+    return rows.map((row, i) => {
+      // Each decision gets the row of its own ask, never a neighbour's: checked, not assumed.
+      if (row.n !== i + 1) throw new Error(`facts row ${row.n} came back in place ${i + 1}`);
+      return { row, agreements };
+    });
   }
 
   /**
