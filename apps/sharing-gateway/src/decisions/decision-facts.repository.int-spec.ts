@@ -32,6 +32,22 @@ const agreement = (title: string, parties: string[]): AgreementDto =>
     status: 'active',
   }) as unknown as AgreementDto;
 
+/** A new database with the gateway's migrations applied, and a data source on it. */
+async function migratedGatewayDatabase(
+  name: string,
+): Promise<{ db: { url: string; drop: () => Promise<void> }; ds: DataSource }> {
+  const db = await createTestDatabase(name);
+  const ds = createServiceDataSource({
+    url: db.url,
+    schema: 'gateway',
+    migrations: SharingGatewayDefinition.migrations,
+    poolSize: 5,
+  });
+  await runMigrations(ds, 'gateway');
+  await ds.initialize();
+  return { db, ds };
+}
+
 describe('live facts with cached agreements', () => {
   let db: { url: string; drop: () => Promise<void> };
   let ds: DataSource;
@@ -58,15 +74,7 @@ describe('live facts with cached agreements', () => {
   }
 
   beforeAll(async () => {
-    db = await createTestDatabase('gatewayfacts');
-    ds = createServiceDataSource({
-      url: db.url,
-      schema: 'gateway',
-      migrations: SharingGatewayDefinition.migrations,
-      poolSize: 5,
-    });
-    await runMigrations(ds, 'gateway');
-    await ds.initialize();
+    ({ db, ds } = await migratedGatewayDatabase('gatewayfacts'));
     await ds.transaction(async (tx) => {
       await tx.query(`INSERT INTO gateway.organisations (ods_code, name, kind, country, version, updated_at)
                       VALUES ('X26', 'Northshire Council', 'local-authority', 'GB', 1, now())`);
@@ -169,15 +177,7 @@ describe('live facts read together for concurrent decisions', () => {
   const OTHER = '9434765870';
 
   beforeAll(async () => {
-    db = await createTestDatabase('gatewaybatch');
-    ds = createServiceDataSource({
-      url: db.url,
-      schema: 'gateway',
-      migrations: SharingGatewayDefinition.migrations,
-      poolSize: 5,
-    });
-    await runMigrations(ds, 'gateway');
-    await ds.initialize();
+    ({ db, ds } = await migratedGatewayDatabase('gatewaybatch'));
     await ds.query(`INSERT INTO gateway.organisations (ods_code, name, kind, country, version, updated_at)
                     VALUES ('X26', 'Northshire Council', 'local-authority', 'GB', 1, now()),
                            ('RX1', 'Northshire Trust', 'nhs-trust', 'GB', 1, now())`);
