@@ -340,8 +340,9 @@ describe('audit service: the tamper-evident log of every event', () => {
       .expect(404);
   });
 
-  it('proves consistency between two signed tree heads', async () => {
-    const first = (
+  /** The latest signed tree head and the published keys, as an IG officer reads them. */
+  const latestHeadAndKeys = async () => {
+    const head = (
       await au()
         .get('/v1/audit/tree-heads/latest')
         .set('Authorization', `Bearer ${officer}`)
@@ -350,6 +351,11 @@ describe('audit service: the tamper-evident log of every event', () => {
     const keys = (
       await au().get('/v1/audit/keys').set('Authorization', `Bearer ${officer}`).expect(200)
     ).body;
+    return { head, keys };
+  };
+
+  it('proves consistency between two signed tree heads', async () => {
+    const { head: first, keys } = await latestHeadAndKeys();
     expect(verifyTreeHead(first, keys[0].publicKey)).toBe(true);
     await gw()
       .get(`/v1/subjects/${PERSON}/record?purpose=direct-care&categories=care-plan`)
@@ -383,15 +389,7 @@ describe('audit service: the tamper-evident log of every event', () => {
   });
 
   it('proves every entry against the latest head, and any entry at a requested tree size', async () => {
-    const head = (
-      await au()
-        .get('/v1/audit/tree-heads/latest')
-        .set('Authorization', `Bearer ${officer}`)
-        .expect(200)
-    ).body;
-    const keys = (
-      await au().get('/v1/audit/keys').set('Authorization', `Bearer ${officer}`).expect(200)
-    ).body;
+    const { head, keys } = await latestHeadAndKeys();
     const publicKey = keys.find((k: { keyId: string }) => k.keyId === head.keyId).publicKey;
     const proofOf = (seq: number, treeSize?: number) =>
       au()
