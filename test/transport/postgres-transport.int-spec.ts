@@ -59,6 +59,52 @@ describe('PostgreSQL transport', () => {
     expect(await summariseApplied(ds)).toEqual({ total: 10_000, distinct: 10_000, outOfOrder: [] });
   });
 
+  it('polls an idle outbox without a transaction, and is caught up only when nothing committed waits', async () => {
+    let caughtUp = 0;
+    const c = new PostgresConsumer(
+      ds,
+      {
+        group: 'audit.ingest',
+        topic: TOPIC,
+        schema: CONSUMER_SCHEMA,
+        handler: { ...recordingHandler(), caughtUp: async () => void caughtUp++ },
+      },
+      { batchSize: 500, pollIntervalMs: 20 },
+    );
+    expect(await c.pollOnce()).toBe(0);
+    const transactions = jest.spyOn(ds, 'transaction');
+    try {
+      for (let i = 0; i < 5; i++) expect(await c.pollOnce()).toBe(0);
+      // Nothing waited: no reading transaction (no checkpoint lock, no commit), and each poll
+      // told the handler it is caught up (the gateway's replica freshness rests on it).
+      expect(transactions).not.toHaveBeenCalled();
+      expect(caughtUp).toBe(5);
+
+      // An event committed behind a writing transaction still running is held back: it is not
+      // read yet, and the consumer no longer says it is caught up.
+      const running = ds.createQueryRunner();
+      await running.startTransaction();
+      await running.query('SELECT pg_current_xact_id()');
+      await produce(ds, { transactions: 1, perTransaction: 1, subjects: 1, prefix: 'late-' });
+      transactions.mockClear();
+      expect(await c.pollOnce()).toBe(0);
+      expect(await c.pollOnce()).toBe(0);
+      expect(transactions).not.toHaveBeenCalled();
+      expect(caughtUp).toBe(5);
+
+      await running.commitTransaction();
+      await running.release();
+      expect(await c.pollOnce()).toBe(1);
+      expect(transactions).toHaveBeenCalledTimes(1);
+      expect(caughtUp).toBe(6);
+      await produce(ds, { transactions: 1, perTransaction: 3, subjects: 2 });
+      expect(await c.pollOnce()).toBe(3);
+      expect(await summariseApplied(ds)).toEqual({ total: 4, distinct: 4, outOfOrder: [] });
+    } finally {
+      transactions.mockRestore();
+    }
+  });
+
   it('reads a batch from the read-order index, not the whole backlog after the checkpoint', async () => {
     // A backlog of 10,000 events the statistics do not know of yet (they lag a table that only
     // grows): the planner expects a few hundred rows after the checkpoint.
