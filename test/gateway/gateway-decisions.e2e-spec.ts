@@ -356,48 +356,44 @@ describe('sharing gateway decisions through HTTP, with the consent service on th
     expect(direct.body.outcome).toBe('permit');
   });
 
-  it('denies with consent-state-stale when the replica cannot confirm it is current', async () => {
-    // Another holder of the consumer's checkpoint keeps the replica from reading (as a stuck
-    // replica would) while a consent event waits for it; past CONSENT_MAX_STALENESS_MS its
-    // state is not relied on. (With nothing waiting, the replica is current whoever holds it.)
-    const blocker = new Client({ connectionString: db.url });
-    await blocker.connect();
+  /**
+   * Holds a transaction open (`hold` says what it does first) while a consent change for another
+   * person commits: past CONSENT_MAX_STALENESS_MS the main person's consent-dependent category
+   * is denied as stale, and once the transaction ends the replica catches up and permits again.
+   */
+  async function expectStaleWhile(hold: string, change: object): Promise<void> {
+    const held = new Client({ connectionString: db.url });
+    await held.connect();
     try {
-      await blocker.query('BEGIN');
-      await blocker.query(
-        `SELECT * FROM gateway.consumer_checkpoints WHERE consumer_group = 'sharing-gateway.consent-replica' FOR UPDATE`,
-      );
-      await consentFor(P.waiting, {});
+      await held.query('BEGIN');
+      await held.query(hold);
+      await consentFor(P.waiting, change);
       await new Promise((r) => setTimeout(r, 2000));
       const res = await decide(main()).expect(200);
       expect(codesOf(res.body)['care-plan']).toEqual(['consent-state-stale']);
     } finally {
-      await blocker.query('ROLLBACK');
-      await blocker.end();
+      await held.query('ROLLBACK');
+      await held.end();
     }
     await new Promise((r) => setTimeout(r, 500));
     expect((await decide(main()).expect(200)).body.outcome).toBe('permit');
+  }
+
+  it('denies with consent-state-stale when the replica cannot confirm it is current', async () => {
+    // Another holder of the consumer's checkpoint keeps the replica from reading (as a stuck
+    // replica would) while a consent event waits for it; past CONSENT_MAX_STALENESS_MS its
+    // state is not relied on. (With nothing waiting, the replica is current whoever holds it.)
+    await expectStaleWhile(
+      `SELECT * FROM gateway.consumer_checkpoints WHERE consumer_group = 'sharing-gateway.consent-replica' FOR UPDATE`,
+      {},
+    );
   });
 
   it('denies with consent-state-stale while a consent change waits behind a long-running transaction', async () => {
     // A transaction that has written and not finished (a stuck session, a long batch job) holds
     // back every outbox row committed after it started: the replica cannot read the change, so
     // it must not go on saying it is current.
-    const running = new Client({ connectionString: db.url });
-    await running.connect();
-    try {
-      await running.query('BEGIN');
-      await running.query('SELECT pg_current_xact_id()');
-      await consentFor(P.waiting, { purposes: ['research'] });
-      await new Promise((r) => setTimeout(r, 2000));
-      const res = await decide(main()).expect(200);
-      expect(codesOf(res.body)['care-plan']).toEqual(['consent-state-stale']);
-    } finally {
-      await running.query('ROLLBACK');
-      await running.end();
-    }
-    await new Promise((r) => setTimeout(r, 500));
-    expect((await decide(main()).expect(200)).body.outcome).toBe('permit');
+    await expectStaleWhile('SELECT pg_current_xact_id()', { purposes: ['research'] });
   });
 
   it('lets a safeguarding lead override with a statute, opening an audited window', async () => {
