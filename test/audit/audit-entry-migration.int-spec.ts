@@ -1,6 +1,7 @@
 import { DataSource } from 'typeorm';
 import { createServiceDataSource, runMigrations } from '#common';
 import { AuditServiceDefinition } from '../../apps/audit-service/src/audit-service.definition';
+import { AuditEntryGeneratedFromBytes1764500000000 } from '../../apps/audit-service/src/migrations/1764500000000-entry-generated-from-bytes';
 import { LogAppender } from '../../apps/audit-service/src/log/append/log-appender';
 import { canonicalJson } from '../../apps/audit-service/src/log/domain/canonical-json';
 import { chainHash, GENESIS_HASH } from '../../apps/audit-service/src/log/domain/chain';
@@ -14,12 +15,15 @@ import { createTestDatabase } from '../support/test-database';
  * column with search columns generated from it) keep verifying after the migration that makes
  * `entry` generated from the bytes, and the log grows on from them.
  */
+/** The migrations before the one under test, and it with the ones that follow. */
+const UNDER_TEST = AUDIT_MIGRATIONS.indexOf(AuditEntryGeneratedFromBytes1764500000000);
+
 describe('migration: entry generated from the hashed bytes', () => {
   let db: { url: string; drop: () => Promise<void> };
   let ds: DataSource;
   beforeAll(async () => {
     db = await createTestDatabase('audit_migration');
-    ds = await migratedAuditDataSource(db.url, AUDIT_MIGRATIONS.slice(0, -1));
+    ds = await migratedAuditDataSource(db.url, AUDIT_MIGRATIONS.slice(0, UNDER_TEST));
   });
 
   afterAll(async () => {
@@ -52,7 +56,7 @@ describe('migration: entry generated from the hashed bytes', () => {
       ]);
     }
 
-    // The last migration, as `npm run migrate` would run it next.
+    // The migration, and those after it, as `npm run migrate` would run them next.
     const after = createServiceDataSource({
       url: db.url,
       schema: AuditServiceDefinition.schema,
@@ -63,7 +67,10 @@ describe('migration: entry generated from the hashed bytes', () => {
     await after.initialize();
     try {
       const ran = await runMigrations(after, AuditServiceDefinition.schema);
-      expect(ran).toEqual(['AuditEntryGeneratedFromBytes1764500000000']);
+      expect(ran).toEqual(
+        AUDIT_MIGRATIONS.slice(UNDER_TEST).map((m) => (m as { name: string }).name),
+      );
+      expect(ran[0]).toBe('AuditEntryGeneratedFromBytes1764500000000');
       const rows: { seq: string; canonical: string; subject_id: string; outcome: string }[] =
         await after.query(
           `SELECT seq::text AS seq, entry_canonical AS canonical, subject_id, outcome

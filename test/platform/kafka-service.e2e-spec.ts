@@ -2,7 +2,14 @@ import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import type { Consumer, KafkaMessage } from 'kafkajs';
 import request from 'supertest';
 import { DataSource } from 'typeorm';
-import { createKafkaClient, OutboxWriter, type Logger } from '#common';
+import {
+  createKafkaClient,
+  isWatermark,
+  OutboxWriter,
+  readWatermark,
+  WATERMARK_EVENT_TYPE,
+  type Logger,
+} from '#common';
 import { AppModule } from '../../apps/consent-service/src/app.module';
 import { ConsentServiceEnv } from '../../apps/consent-service/src/config/env';
 import { ConsentServiceDefinition } from '../../apps/consent-service/src/consent-service.definition';
@@ -43,7 +50,7 @@ describeKafka('a service on the Kafka transport', () => {
     await mock.stop();
   });
 
-  it('relays its outbox to its topic keyed by subject, and is ready only while Kafka answers', async () => {
+  it('relays its outbox to its topic keyed by subject, with watermarks on every partition, and is ready only while Kafka answers', async () => {
     await request(app.getHttpServer()).get('/health/ready').expect(200);
 
     const ds = app.get(DataSource);
@@ -51,7 +58,10 @@ describeKafka('a service on the Kafka transport', () => {
     const [written] = await ds.transaction((tx) =>
       writer.append(tx, [{ ...testEvent('9434765919', 1), type: 'consent.granted.v1' }]),
     );
-    const received: KafkaMessage[] = [];
+    const [{ committed }]: { committed: Date }[] = await ds.query(
+      `SELECT clock_timestamp() AS committed`,
+    );
+    const messages: { partition: number; message: KafkaMessage }[] = [];
     reader = createKafkaClient({ brokers: mock.brokers, clientId: 'reader' }).consumer({
       groupId: 'reader',
       sessionTimeout: 3000,
@@ -61,11 +71,31 @@ describeKafka('a service on the Kafka transport', () => {
     });
     await reader.connect();
     await reader.subscribe({ topic: 'consent.events', fromBeginning: true });
-    await reader.run({ eachMessage: async ({ message }) => void received.push(message) });
-    await waitFor(async () => received.length >= 1, 30_000, 'the relayed event');
-    expect(received[0].key?.toString()).toBe('9434765919');
-    expect(received[0].headers?.['event-id']?.toString()).toBe(written.id);
-    expect(JSON.parse(received[0].value?.toString() ?? '{}')).toMatchObject({
+    await reader.run({
+      eachMessage: async ({ partition, message }) => void messages.push({ partition, message }),
+    });
+    const received = () => messages.filter((m) => !isWatermark(m.message)).map((m) => m.message);
+    // The mock cluster creates topics with 4 partitions; a watermark sent after the event
+    // vouches for it on each of them.
+    const vouched = () =>
+      new Set(
+        messages
+          .filter((m) => isWatermark(m.message))
+          .filter((m) => (readWatermark(m.message)?.asOf.getTime() ?? 0) >= committed.getTime())
+          .map((m) => m.partition),
+      );
+    await waitFor(async () => vouched().size === 4, 30_000, 'watermarks after the event');
+    expect(received()).toHaveLength(1);
+    const watermark = messages.filter((m) => isWatermark(m.message)).at(-1)?.message;
+    expect(watermark?.headers?.['event-type']?.toString()).toBe(WATERMARK_EVENT_TYPE);
+    expect(readWatermark(watermark as KafkaMessage)).toEqual({
+      asOf: expect.any(Date),
+      partitions: 4,
+    });
+    const [event] = received();
+    expect(event.key?.toString()).toBe('9434765919');
+    expect(event.headers?.['event-id']?.toString()).toBe(written.id);
+    expect(JSON.parse(event.value?.toString() ?? '{}')).toMatchObject({
       id: written.id,
       type: 'consent.granted.v1',
       subjectId: '9434765919',

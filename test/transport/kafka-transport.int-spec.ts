@@ -1,7 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Kafka } from 'kafkajs';
 import type { DataSource } from 'typeorm';
-import { createKafkaClient, createLogger, KafkaConsumer, KafkaRelay, OutboxWriter } from '#common';
+import {
+  createKafkaClient,
+  createLogger,
+  KafkaConsumer,
+  KafkaRelay,
+  OutboxWriter,
+  type EventHandler,
+} from '#common';
 import { killAndWait, startScript } from '../support/child-process';
 import { describeKafka, startKafkaMock, type KafkaMock } from '../support/kafka-mock';
 import { createTestDatabase } from '../support/test-database';
@@ -55,22 +62,28 @@ describeKafka('Kafka transport (librdkafka mock cluster)', () => {
     await mock.stop();
   });
 
+  // Watermarks go out on every test's topic, so each test also shows that no handler sees one.
   async function relay(): Promise<KafkaRelay> {
     const r = new KafkaRelay(ds, {
       schema: PRODUCER_SCHEMA,
       kafka,
       idempotent: false,
       pollIntervalMs: 20,
+      watermarkTopics: [TOPIC],
+      watermarkIntervalMs: 100,
     });
     await r.start();
     running.push(r);
     return r;
   }
 
-  async function consumer(group: string): Promise<KafkaConsumer> {
+  async function consumer(
+    group: string,
+    handler: EventHandler = recordingHandler(),
+  ): Promise<KafkaConsumer> {
     const c = new KafkaConsumer(
       ds,
-      { group, topic: TOPIC, schema: CONSUMER_SCHEMA, handler: recordingHandler() },
+      { group, topic: TOPIC, schema: CONSUMER_SCHEMA, handler },
       { kafka, ...FAST_GROUP },
     );
     await c.start();
@@ -183,5 +196,55 @@ describeKafka('Kafka transport (librdkafka mock cluster)', () => {
       `SELECT count(*)::int AS inbox FROM ${CONSUMER_SCHEMA}.inbox`,
     );
     expect(inbox).toBe(100);
+  });
+
+  it('is caught up only as far as the relay vouches: not past an event held back, nor once the relay stops', async () => {
+    const r = await relay();
+    // What the consumer says of its freshness; a call without a moment would mean "now".
+    const told: (Date | undefined)[] = [];
+    await consumer('gateway.replica', {
+      ...recordingHandler(),
+      caughtUp: async (asOf) => void told.push(asOf),
+    });
+    const newest = () => Math.max(0, ...told.map((asOf) => asOf?.getTime() ?? Infinity));
+    const dbNow = async () =>
+      ((await ds.query(`SELECT clock_timestamp() AS now`)) as { now: Date }[])[0].now.getTime();
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 1500));
+
+    const start = await dbNow();
+    await waitFor(async () => newest() >= start, 30_000, 'a watermark on every partition');
+    expect(told.every((asOf) => asOf instanceof Date)).toBe(true);
+
+    // A transaction that began earlier and still runs holds back an event committed after it.
+    const older = ds.createQueryRunner();
+    await older.connect();
+    await older.startTransaction();
+    await older.query(`SELECT pg_current_xact_id()`);
+    await produce(ds, { transactions: 1, perTransaction: 1, subjects: 1, prefix: 'held-' });
+    const heldCommitted = await dbNow();
+    await settle();
+    expect(await countApplied(ds)).toBe(0);
+    expect(newest()).toBeLessThan(heldCommitted);
+    await older.commitTransaction();
+    await older.release();
+    await waitFor(
+      async () => (await countApplied(ds)) === 1 && newest() >= heldCommitted,
+      30_000,
+      'the held-back event, then a watermark after it',
+    );
+
+    // A relay that stops vouches for nothing after its last watermark.
+    await r.stop();
+    const stopped = await dbNow();
+    await produce(ds, { transactions: 1, perTransaction: 1, subjects: 1, prefix: 'unsent-' });
+    await settle();
+    expect(await countApplied(ds)).toBe(1);
+    expect(newest()).toBeLessThan(stopped);
+    const [{ partitions }]: { partitions: number }[] = await ds.query(
+      `SELECT count(*)::int AS partitions FROM ${CONSUMER_SCHEMA}.kafka_watermarks
+        WHERE consumer_group = 'gateway.replica' AND topic = $1`,
+      [TOPIC],
+    );
+    expect(partitions).toBe(4);
   });
 });

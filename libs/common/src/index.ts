@@ -40,3 +40,4 @@ export * from './auth/local-token';
 export * from './transport/kafka-client';
 export * from './transport/kafka-relay';
 export * from './transport/kafka-consumer';
+export * from './transport/watermark';

@@ -32,7 +32,7 @@ const KNOWN_TYPES: ReadonlySet<string> = new Set<PublishedConsentEventType>([
   'proxy.revoked.v1',
 ]);
 
-/** Throttle for recording "caught up": often enough for the staleness bound, not every poll. */
+/** Throttle for recording "caught up now": often enough for the staleness bound, not every poll. */
 const CAUGHT_UP_WRITE_MS = 200;
 
 /**
@@ -54,7 +54,7 @@ export class ConsentReplicaConsumer implements OnModuleInit {
   onModuleInit(): void {
     this.transport.subscribe('sharing-gateway.consent-replica', TOPICS.consent, {
       handle: (events, tx) => this.apply(events, tx),
-      caughtUp: () => this.markCaughtUp(),
+      caughtUp: (asOf) => this.markCaughtUp(asOf),
     });
     this.transport.addReadinessCheck(() => this.readinessProblem());
   }
@@ -157,13 +157,22 @@ export class ConsentReplicaConsumer implements OnModuleInit {
     );
   }
 
-  /** Records that the replica held everything there was to read, at this instant. */
-  async markCaughtUp(): Promise<void> {
+  /**
+   * Records that the replica holds every consent event committed before `asOf` (before this
+   * instant when not given). It never moves back, nor ahead of this database's clock: a
+   * watermark stamped by a consent database whose clock runs fast does not buy freshness.
+   */
+  async markCaughtUp(asOf?: Date): Promise<void> {
+    // Idle polls say "now" many times a second; a watermark comes once per partition and
+    // interval, and a dropped one would leave the replica looking older by a whole interval.
     const now = Date.now();
-    if (now - this.lastCaughtUpWrite < CAUGHT_UP_WRITE_MS) return;
-    this.lastCaughtUpWrite = now;
+    if (!asOf && now - this.lastCaughtUpWrite < CAUGHT_UP_WRITE_MS) return;
+    if (!asOf) this.lastCaughtUpWrite = now;
     await this.dataSource.query(
-      `UPDATE gateway.consent_replica_status SET caught_up_at = clock_timestamp()`,
+      `UPDATE gateway.consent_replica_status
+          SET caught_up_at = GREATEST(caught_up_at,
+                                      LEAST(coalesce($1::timestamptz, clock_timestamp()), clock_timestamp()))`,
+      [asOf ?? null],
     );
   }
 

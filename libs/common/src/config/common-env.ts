@@ -73,6 +73,18 @@ export class CommonEnv {
   @Max(30_000)
   KAFKA_MAX_WAIT_MS = 100;
 
+  /**
+   * How often the relay tells its topic's consumers, on every partition, that everything its
+   * outbox committed before a moment is now in Kafka. Consumers that must know how current
+   * they are (the gateway's consent replica) count only from these, so keep it well under
+   * CONSENT_MAX_STALENESS_MS. 0 turns watermarks off, and such replicas then count as stale.
+   */
+  @Type(() => Number)
+  @IsInt()
+  @Min(0)
+  @Max(60_000)
+  KAFKA_WATERMARK_INTERVAL_MS = 1000;
+
   @IsIn(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
   LOG_LEVEL = 'info';
 

@@ -52,3 +52,26 @@ export async function dropTransportTables(runner: QueryRunner, schema: string): 
   await runner.query(`DROP TABLE IF EXISTS "${schema}".inbox`);
   await runner.query(`DROP TABLE IF EXISTS "${schema}".outbox`);
 }
+
+/**
+ * Where a service's Kafka consumer groups keep, per partition, the newest relay watermark they
+ * have applied everything before: the only way a Kafka consumer can tell how current it is,
+ * since an empty fetch says nothing about what the producer has not published yet.
+ */
+export async function createKafkaWatermarks(runner: QueryRunner, schema: string): Promise<void> {
+  await runner.query(`
+    CREATE TABLE "${schema}".kafka_watermarks (
+      consumer_group text NOT NULL,
+      topic text NOT NULL,
+      partition integer NOT NULL CHECK (partition >= 0),
+      partitions integer NOT NULL CHECK (partitions > partition),
+      as_of timestamptz NOT NULL,
+      recorded_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (consumer_group, topic, partition)
+    )`);
+}
+
+/** Reverses createKafkaWatermarks. */
+export async function dropKafkaWatermarks(runner: QueryRunner, schema: string): Promise<void> {
+  await runner.query(`DROP TABLE IF EXISTS "${schema}".kafka_watermarks`);
+}

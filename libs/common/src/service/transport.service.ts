@@ -152,6 +152,8 @@ export class TransportService implements OnApplicationBootstrap, BeforeApplicati
       kafka: this.kafka(),
       idempotent: this.config.KAFKA_IDEMPOTENT,
       pollIntervalMs: this.config.TRANSPORT_POLL_INTERVAL_MS,
+      watermarkTopics: [this.definition.topic],
+      watermarkIntervalMs: this.config.KAFKA_WATERMARK_INTERVAL_MS,
       logger: this.logger,
       onPublished: (topic, count) => this.metrics.eventsPublished.inc({ topic }, count),
     });

@@ -9,11 +9,14 @@ import type { Topic } from '../contracts/topics';
 export interface EventHandler {
   handle(events: readonly EventEnvelope[], tx: EntityManager): Promise<void>;
   /**
-   * Called when this consumer has read everything it can see on its topic (nothing newer was
-   * waiting): a replica uses it to know how fresh it is. Only the instance doing the reading
-   * calls it, so it must record the fact where every instance can read it.
+   * Called when the consumer knows it has applied every event committed at the source before
+   * `asOf` (without `asOf`: before now): a replica uses it to know how fresh it is. On
+   * PostgreSQL that is a read that found nothing committed waiting; on Kafka, a relay
+   * watermark applied on every partition (a Kafka consumer's schema then needs the
+   * `kafka_watermarks` table). Only the instance doing the reading calls it, so it must record
+   * the fact where every instance can read it.
    */
-  caughtUp?(): Promise<void>;
+  caughtUp?(asOf?: Date): Promise<void>;
   /**
    * The events the handler acts on, when it ignores the rest: those are passed over (their
    * position consumed, no inbox row, never handed to it). `matches` decides on every transport;

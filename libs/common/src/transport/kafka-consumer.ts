@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import type { EventEnvelope } from '../contracts/event-envelope';
 import { backoffDelay, Sleeper } from './backoff';
 import { unprocessed, type EventConsumer, type Subscription } from './event-consumer';
+import { isWatermark, oldestWatermark, readWatermark } from './watermark';
 
 export interface KafkaConsumerOptions {
   kafka: Kafka;
@@ -17,6 +18,12 @@ export interface KafkaConsumerOptions {
 /**
  * A Kafka consumer group member. Each batch is applied with the inbox in one transaction of
  * the consumer's own, and its offset committed only after that transaction commits.
+ *
+ * A handler that asks to know how current it is (`caughtUp`) hears it from the relay's
+ * watermarks alone: each partition's newest applied watermark is kept in the consumer's schema
+ * (so every member of the group sees the others'), and the handler is told the oldest of them
+ * once every partition has one. Reaching the end of a partition proves nothing: the producer's
+ * outbox may hold committed events its relay has not sent, or the relay may have stopped.
  */
 export class KafkaConsumer implements EventConsumer {
   private consumer: Consumer | null = null;
@@ -86,10 +93,6 @@ export class KafkaConsumer implements EventConsumer {
     consumer.on(consumer.events.GROUP_JOIN, () => {
       this.healthy = true;
     });
-    // A fetch that brought nothing means every assigned partition has been read to its end.
-    consumer.on(consumer.events.FETCH, ({ payload }) => {
-      if (payload.numberOfBatches === 0) void this.reportCaughtUp();
-    });
     await consumer.connect();
     await consumer.subscribe({ topic, fromBeginning: true });
     await consumer.run({
@@ -130,15 +133,36 @@ export class KafkaConsumer implements EventConsumer {
     isStale,
   }: EachBatchPayload): Promise<void> {
     if (batch.messages.length === 0 || !isRunning() || isStale()) return;
-    const { handler } = this.subscription;
+    const { handler, group, schema } = this.subscription;
     const envelopes = batch.messages
-      .filter((m) => m.value !== null)
+      .filter((m) => m.value !== null && !isWatermark(m))
       .map((m) => JSON.parse((m.value as Buffer).toString('utf8')) as EventEnvelope)
       .filter((e) => !handler.select || handler.select.matches(e));
-    if (envelopes.length > 0) {
+    // Everything before the batch's last watermark on this partition is applied with it.
+    const watermark = handler.caughtUp
+      ? batch.messages
+          .filter(isWatermark)
+          .map(readWatermark)
+          .reduce<ReturnType<typeof readWatermark>>((newest, w) => w ?? newest, null)
+      : null;
+    if (envelopes.length > 0 || watermark) {
       await this.dataSource.transaction(async (tx) => {
-        const fresh = await unprocessed(tx, this.subscription, envelopes);
-        if (fresh.length > 0) await handler.handle(fresh, tx);
+        if (envelopes.length > 0) {
+          const fresh = await unprocessed(tx, this.subscription, envelopes);
+          if (fresh.length > 0) await handler.handle(fresh, tx);
+        }
+        if (watermark) {
+          await tx.query(
+            `INSERT INTO "${schema}".kafka_watermarks
+               (consumer_group, topic, partition, partitions, as_of)
+             VALUES ($1, $2, $3, $4, $5)
+             ON CONFLICT (consumer_group, topic, partition) DO UPDATE
+               SET partitions = GREATEST(kafka_watermarks.partitions, EXCLUDED.partitions),
+                   as_of = GREATEST(kafka_watermarks.as_of, EXCLUDED.as_of),
+                   recorded_at = now()`,
+            [group, batch.topic, batch.partition, watermark.partitions, watermark.asOf],
+          );
+        }
       });
     }
     // Only now, with the effects committed, may Kafka forget these messages for this group.
@@ -148,15 +172,24 @@ export class KafkaConsumer implements EventConsumer {
       { topic: batch.topic, partition: batch.partition, offset: (BigInt(last) + 1n).toString() },
     ]);
     this.healthy = true;
-    if (batch.offsetLag() === '0') await this.reportCaughtUp();
+    if (watermark) await this.reportCaughtUp();
     await heartbeat();
   }
 
+  /** Tells the handler the oldest of the partitions' watermarks, once every partition has one. */
   private async reportCaughtUp(): Promise<void> {
+    const { handler, group, schema, topic } = this.subscription;
     try {
-      await this.subscription.handler.caughtUp?.();
+      const rows: { partition: number; partitions: number; as_of: Date }[] =
+        await this.dataSource.query(
+          `SELECT partition, partitions, as_of FROM "${schema}".kafka_watermarks
+            WHERE consumer_group = $1 AND topic = $2`,
+          [group, topic],
+        );
+      const asOf = oldestWatermark(rows);
+      if (asOf) await handler.caughtUp?.(asOf);
     } catch (error) {
-      this.options.logger?.warn({ err: error, group: this.subscription.group }, 'caughtUp failed');
+      this.options.logger?.warn({ err: error, group }, 'caughtUp failed');
     }
   }
 }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { EventEnvelope } from '../contracts/event-envelope';
 import { PollingLoop } from './backoff';
+import { WATERMARK_EVENT_TYPE, type Watermark } from './watermark';
 
 export interface KafkaRelayOptions {
   schema: string;
@@ -15,7 +16,14 @@ export interface KafkaRelayOptions {
   onPublished?: (topic: string, count: number) => void;
   /** How often the relay asks which cluster it is talking to (see `checkCluster`). */
   clusterCheckIntervalMs?: number;
+  /** The topics this outbox alone feeds, which get watermarks (see `publishWatermarks`). */
+  watermarkTopics?: readonly string[];
+  /** How often watermarks go out; 0 sends none. */
+  watermarkIntervalMs?: number;
 }
+
+/** How long a topic's partition count is trusted before it is asked again. */
+const PARTITION_COUNT_TTL_MS = 30_000;
 
 interface OutboxRow {
   global_position: string;
@@ -37,6 +45,8 @@ export class KafkaRelay {
   /** The id of the cluster this relay last published to, once known. */
   private clusterId: string | null = null;
   private clusterCheckedAt = 0;
+  private watermarkSentAt = 0;
+  private readonly partitionCounts = new Map<string, { count: number; at: number }>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -94,6 +104,7 @@ export class KafkaRelay {
       // Start the next attempt from a fresh connection and a fresh look at the cluster: after
       // the brokers were replaced the producer's metadata names brokers that no longer exist.
       this.clusterCheckedAt = 0;
+      this.partitionCounts.clear();
       if (this.connected) await this.producer.disconnect().catch(() => undefined);
       this.connected = false;
       throw error;
@@ -130,6 +141,7 @@ export class KafkaRelay {
         'kafka cluster replaced; publishing the retained outbox again',
       );
     }
+    if (clusterId !== this.clusterId) this.partitionCounts.clear();
     this.clusterId = clusterId;
     this.clusterCheckedAt = Date.now();
   }
@@ -142,6 +154,9 @@ export class KafkaRelay {
       [schema],
     );
     if (!locked) return 0;
+    // Asked before the rows are read: every row committed before this moment is then either
+    // published already, among the rows read next, or held back behind a running transaction.
+    const watermark = this.watermarkDue() ? await this.watermarkCandidate(tx) : null;
     const rows: OutboxRow[] = await tx.query(
       `SELECT o.global_position::text AS global_position, o.topic, o.partition_key, o.envelope
          FROM "${schema}".outbox o
@@ -151,7 +166,13 @@ export class KafkaRelay {
         LIMIT $1`,
       [this.batchSize],
     );
-    if (rows.length === 0) return 0;
+    if (rows.length > 0) await this.publishRows(tx, rows);
+    if (watermark && rows.length < this.batchSize) await this.publishWatermarks(watermark);
+    return rows.length;
+  }
+
+  private async publishRows(tx: EntityManager, rows: OutboxRow[]): Promise<void> {
+    const { schema } = this.options;
     const byTopic = new Map<string, Message[]>();
     for (const row of rows) {
       const messages = byTopic.get(row.topic) ?? [];
@@ -171,6 +192,70 @@ export class KafkaRelay {
       [rows.map((r) => r.global_position)],
     );
     for (const [topic, messages] of byTopic) this.options.onPublished?.(topic, messages.length);
-    return rows.length;
+  }
+
+  private watermarkDue(): boolean {
+    const interval = this.options.watermarkIntervalMs ?? 1000;
+    const topics = this.options.watermarkTopics ?? [];
+    return interval > 0 && topics.length > 0 && Date.now() - this.watermarkSentAt >= interval;
+  }
+
+  /**
+   * The moment this relay can vouch for: its statement time, unless a row committed by then is
+   * held back behind an older transaction still running (then no moment yet, until it ends).
+   */
+  private async watermarkCandidate(tx: EntityManager): Promise<Date | null> {
+    const [{ as_of, held_back }]: { as_of: Date; held_back: boolean }[] = await tx.query(
+      `SELECT statement_timestamp() AS as_of,
+              EXISTS (SELECT 1 FROM "${this.options.schema}".outbox o
+                       WHERE o.published_at IS NULL
+                         AND o.transaction_id >= pg_snapshot_xmin(pg_current_snapshot())) AS held_back`,
+    );
+    return held_back ? null : as_of;
+  }
+
+  /**
+   * Tells every partition of each of the outbox's topics that every event this outbox
+   * committed before `asOf` has been sent. Sent after the rows, by the one relay holding the
+   * outbox's lock, so on each partition it follows every event it vouches for: a consumer that
+   * has applied a partition up to a watermark has applied everything before it there. An empty
+   * fetch cannot say as much, since it knows nothing of what waits in the outbox.
+   */
+  private async publishWatermarks(asOf: Date): Promise<void> {
+    for (const topic of this.options.watermarkTopics ?? []) {
+      const partitions = await this.partitionCount(topic);
+      const value = (count: number | null) =>
+        JSON.stringify({ asOf: asOf.toISOString(), partitions: count } satisfies Watermark);
+      const headers = { 'event-type': WATERMARK_EVENT_TYPE };
+      await this.producer.send({
+        topic,
+        acks: -1,
+        // A topic not created yet is created by this first send where the cluster allows it;
+        // its watermark counts for nothing and the next one reaches every partition.
+        messages:
+          partitions === null
+            ? [{ value: value(null), headers }]
+            : Array.from({ length: partitions }, (_, partition) => ({
+                partition,
+                value: value(partitions),
+                headers,
+              })),
+      });
+    }
+    this.watermarkSentAt = Date.now();
+  }
+
+  private async partitionCount(topic: string): Promise<number | null> {
+    const known = this.partitionCounts.get(topic);
+    if (known && Date.now() - known.at < PARTITION_COUNT_TTL_MS) return known.count;
+    const admin = (this.admin ??= this.options.kafka.admin());
+    await admin.connect();
+    // A topic that does not exist yet fails here; the send that follows creates it or fails
+    // in turn, and so shows a cluster that cannot be reached.
+    const metadata = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => null);
+    const count = metadata?.topics.find((t) => t.name === topic)?.partitions.length ?? 0;
+    if (count === 0) return null;
+    this.partitionCounts.set(topic, { count, at: Date.now() });
+    return count;
   }
 }
