@@ -1,4 +1,4 @@
-import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { EventEnvelope } from '../contracts/event-envelope';
@@ -13,6 +13,8 @@ export interface KafkaConsumerOptions {
   rebalanceTimeout?: number;
   maxWaitTimeInMs?: number;
   logger?: Logger;
+  /** How often the consumer asks which cluster it reads (see `positionFromOtherCluster`). */
+  clusterCheckIntervalMs?: number;
 }
 
 /**
@@ -31,6 +33,11 @@ export class KafkaConsumer implements EventConsumer {
   private running = false;
   private restarting: Promise<void> = Promise.resolve();
   private readonly sleeper = new Sleeper();
+  private admin: Admin | null = null;
+  private clusterId: string | null = null;
+  private clusterCheckedAt = 0;
+  /** For each partition read, the cluster its position was taken in. */
+  private readonly positionCluster = new Map<number, string>();
 
   constructor(
     private readonly dataSource: DataSource,
@@ -60,6 +67,7 @@ export class KafkaConsumer implements EventConsumer {
     await this.restarting;
     await this.consumer?.disconnect();
     this.consumer = null;
+    await this.admin?.disconnect().catch(() => undefined);
   }
 
   private async connectAndRun(): Promise<void> {
@@ -133,6 +141,14 @@ export class KafkaConsumer implements EventConsumer {
     isStale,
   }: EachBatchPayload): Promise<void> {
     if (batch.messages.length === 0 || !isRunning() || isStale()) return;
+    if (await this.positionFromOtherCluster(batch.partition)) {
+      this.consumer?.seek({ topic: batch.topic, partition: batch.partition, offset: '-2' });
+      this.options.logger?.warn(
+        { group: this.subscription.group, topic: batch.topic, partition: batch.partition },
+        'kafka cluster changed under the consumer; reading the partition again from its start',
+      );
+      return;
+    }
     const { handler, group, schema } = this.subscription;
     const envelopes = batch.messages
       .filter((m) => m.value !== null && !isWatermark(m))
@@ -174,6 +190,29 @@ export class KafkaConsumer implements EventConsumer {
     this.healthy = true;
     if (watermark) await this.reportCaughtUp();
     await heartbeat();
+  }
+
+  /**
+   * Offsets mean nothing across clusters. When the cluster behind the brokers is replaced by an
+   * empty one, its relays publish their retained outboxes again, and a consumer that went on
+   * from its old position would pass over whatever the new cluster holds below it (the old
+   * cluster's offsets were also counted over messages the new one never got: watermarks,
+   * retried sends). So a partition whose position was taken in another cluster is read again
+   * from its start; the inbox passes over what was applied before. The cluster is asked at most
+   * every `clusterCheckIntervalMs`, so a batch or two may be applied from the old position
+   * first: nothing is lost by that, as the partition is then read again.
+   */
+  private async positionFromOtherCluster(partition: number): Promise<boolean> {
+    const interval = this.options.clusterCheckIntervalMs ?? 1000;
+    if (this.clusterId === null || Date.now() - this.clusterCheckedAt >= interval) {
+      const admin = (this.admin ??= this.options.kafka.admin());
+      await admin.connect();
+      this.clusterId = (await admin.describeCluster()).clusterId;
+      this.clusterCheckedAt = Date.now();
+    }
+    const readIn = this.positionCluster.get(partition);
+    this.positionCluster.set(partition, this.clusterId);
+    return readIn !== undefined && readIn !== this.clusterId;
   }
 
   /** Tells the handler the oldest of the partitions' watermarks, once every partition has one. */
