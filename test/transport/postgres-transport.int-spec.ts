@@ -60,14 +60,17 @@ describe('PostgreSQL transport', () => {
   });
 
   it('polls an idle outbox without a transaction, and is caught up only when nothing committed waits', async () => {
-    let caughtUp = 0;
+    // The moments the consumer vouches for: every committed event before each was applied.
+    const told: (Date | undefined)[] = [];
+    const dbNow = async () =>
+      ((await ds.query(`SELECT clock_timestamp() AS now`)) as { now: Date }[])[0].now.getTime();
     const c = new PostgresConsumer(
       ds,
       {
         group: 'audit.ingest',
         topic: TOPIC,
         schema: CONSUMER_SCHEMA,
-        handler: { ...recordingHandler(), caughtUp: async () => void caughtUp++ },
+        handler: { ...recordingHandler(), caughtUp: async (asOf) => void told.push(asOf) },
       },
       { batchSize: 500, pollIntervalMs: 20 },
     );
@@ -78,7 +81,8 @@ describe('PostgreSQL transport', () => {
       // Nothing waited: no reading transaction (no checkpoint lock, no commit), and each poll
       // told the handler it is caught up (the gateway's replica freshness rests on it).
       expect(transactions).not.toHaveBeenCalled();
-      expect(caughtUp).toBe(5);
+      expect(told).toHaveLength(5);
+      expect(told.every((asOf) => asOf instanceof Date)).toBe(true);
 
       // An event committed behind a writing transaction still running is held back: it is not
       // read yet, and the consumer no longer says it is caught up.
@@ -86,17 +90,24 @@ describe('PostgreSQL transport', () => {
       await running.startTransaction();
       await running.query('SELECT pg_current_xact_id()');
       await produce(ds, { transactions: 1, perTransaction: 1, subjects: 1, prefix: 'late-' });
+      const lateCommitted = await dbNow();
       transactions.mockClear();
       expect(await c.pollOnce()).toBe(0);
       expect(await c.pollOnce()).toBe(0);
       expect(transactions).not.toHaveBeenCalled();
-      expect(caughtUp).toBe(5);
+      expect(told).toHaveLength(5);
+      expect(Math.max(...told.map((asOf) => asOf?.getTime() ?? Infinity))).toBeLessThan(
+        lateCommitted,
+      );
 
       await running.commitTransaction();
       await running.release();
       expect(await c.pollOnce()).toBe(1);
       expect(transactions).toHaveBeenCalledTimes(1);
-      expect(caughtUp).toBe(6);
+      expect(told).toHaveLength(6);
+      // The read that took the late event began after it committed, and not after the answer.
+      expect(told[5]?.getTime()).toBeGreaterThanOrEqual(lateCommitted);
+      expect(told[5]?.getTime()).toBeLessThanOrEqual(await dbNow());
       await produce(ds, { transactions: 1, perTransaction: 3, subjects: 2 });
       expect(await c.pollOnce()).toBe(3);
       expect(await summariseApplied(ds)).toEqual({ total: 4, distinct: 4, outOfOrder: [] });

@@ -32,7 +32,7 @@ const KNOWN_TYPES: ReadonlySet<string> = new Set<PublishedConsentEventType>([
   'proxy.revoked.v1',
 ]);
 
-/** Throttle for recording "caught up now": often enough for the staleness bound, not every poll. */
+/** Throttle for recording "caught up": often enough for the staleness bound, not every poll. */
 const CAUGHT_UP_WRITE_MS = 200;
 
 /**
@@ -42,6 +42,7 @@ const CAUGHT_UP_WRITE_MS = 200;
 @Injectable()
 export class ConsentReplicaConsumer implements OnModuleInit {
   private lastCaughtUpWrite = 0;
+  private lastCaughtUpAsOf = 0;
   /** Latched: once the replica was confirmed current after start, readiness no longer asks. */
   private confirmedCurrent = false;
 
@@ -163,11 +164,18 @@ export class ConsentReplicaConsumer implements OnModuleInit {
    * watermark stamped by a consent database whose clock runs fast does not buy freshness.
    */
   async markCaughtUp(asOf?: Date): Promise<void> {
-    // Idle polls say "now" many times a second; a watermark comes once per partition and
-    // interval, and a dropped one would leave the replica looking older by a whole interval.
+    // Idle polls report many times a second, each a little later; a Kafka watermark moves the
+    // moment on by a whole interval, and dropping it would leave the replica looking that old.
     const now = Date.now();
-    if (!asOf && now - this.lastCaughtUpWrite < CAUGHT_UP_WRITE_MS) return;
-    if (!asOf) this.lastCaughtUpWrite = now;
+    const at = asOf?.getTime() ?? now;
+    if (
+      now - this.lastCaughtUpWrite < CAUGHT_UP_WRITE_MS &&
+      at - this.lastCaughtUpAsOf < CAUGHT_UP_WRITE_MS
+    ) {
+      return;
+    }
+    this.lastCaughtUpWrite = now;
+    this.lastCaughtUpAsOf = at;
     await this.dataSource.query(
       `UPDATE gateway.consent_replica_status
           SET caught_up_at = GREATEST(caught_up_at,

@@ -66,7 +66,7 @@ export function waitingQuery(sourceSchema: string, consumerSchema: string): stri
                ${rule}
              WHERE c.consumer_group = $1 AND c.topic = $2)`;
   return `SELECT ${after('AND o.transaction_id < pg_snapshot_xmin(pg_current_snapshot())')} AS due,
-                 ${after('')} AS pending`;
+                 ${after('')} AS pending, statement_timestamp() AS as_of`;
 }
 
 /** The envelopes of the rows that the handler's selection (if any) keeps. */
@@ -136,14 +136,19 @@ export class PostgresConsumer implements EventConsumer {
     await this.ensureCheckpoint();
     let read: number | null;
     let caughtUp: boolean;
+    // The moment the read that found the end began: a commit before it was in the read.
+    let asOf: Date | undefined;
     try {
       const waiting = this.idle ? await this.waiting() : null;
       if (waiting && !waiting.due) {
         read = 0;
         caughtUp = !waiting.pending;
+        asOf = waiting.as_of;
       } else {
-        read = await this.dataSource.transaction((tx) => this.consumeBatch(tx));
+        const batch = await this.dataSource.transaction((tx) => this.consumeBatch(tx));
+        read = batch?.read ?? null;
         caughtUp = read !== null && read > 0 && read < this.batchSize;
+        asOf = batch?.asOf;
       }
     } catch (error) {
       // The producer's outbox does not exist until the producer has run its migrations: it
@@ -154,14 +159,14 @@ export class PostgresConsumer implements EventConsumer {
       caughtUp = true;
     }
     this.idle = read === 0;
-    if (caughtUp) await this.subscription.handler.caughtUp?.();
+    if (caughtUp) await this.subscription.handler.caughtUp?.(asOf);
     return read ?? 0;
   }
 
   /** What waits after the checkpoint (see `waitingQuery`). */
-  private async waiting(): Promise<{ due: boolean; pending: boolean }> {
+  private async waiting(): Promise<{ due: boolean; pending: boolean; as_of: Date }> {
     const { schema, group, topic } = this.subscription;
-    const [row]: { due: boolean; pending: boolean }[] = await this.dataSource.query(
+    const [row]: { due: boolean; pending: boolean; as_of: Date }[] = await this.dataSource.query(
       waitingQuery(this.sourceSchema, schema),
       [group, topic],
     );
@@ -179,19 +184,23 @@ export class PostgresConsumer implements EventConsumer {
     this.checkpointReady = true;
   }
 
-  /** Rows consumed, or null when another instance of the group holds the checkpoint. */
-  private async consumeBatch(tx: EntityManager): Promise<number | null> {
+  /**
+   * Rows consumed, and the start of the transaction that read them (before its read's snapshot);
+   * null when another instance of the group holds the checkpoint.
+   */
+  private async consumeBatch(tx: EntityManager): Promise<{ read: number; asOf: Date } | null> {
     const { schema, group, topic, handler } = this.subscription;
     // One instance of a group reads at a time; the others find the row locked and wait.
-    const checkpoints: { last_transaction_id: string; last_position: string }[] = await tx.query(
-      `SELECT last_transaction_id::text, last_position::text
+    const checkpoints: { last_transaction_id: string; last_position: string; as_of: Date }[] =
+      await tx.query(
+        `SELECT last_transaction_id::text, last_position::text, now() AS as_of
          FROM "${schema}".consumer_checkpoints
         WHERE consumer_group = $1 AND topic = $2
         FOR UPDATE SKIP LOCKED`,
-      [group, topic],
-    );
+        [group, topic],
+      );
     if (checkpoints.length === 0) return null;
-    const { last_transaction_id: lastTx, last_position: lastPos } = checkpoints[0];
+    const { last_transaction_id: lastTx, last_position: lastPos, as_of: asOf } = checkpoints[0];
     // The rows must come from the read-order index in order, stopping at the batch size. The
     // planner, which cannot estimate the row comparison (and whose statistics lag a table that
     // only grows), otherwise often fetches every row after the checkpoint with a bitmap scan and
@@ -204,7 +213,7 @@ export class PostgresConsumer implements EventConsumer {
     );
     // Only for that read: the handler's own statements are planned as usual.
     await tx.query(READ_BATCH_RESET);
-    if (rows.length === 0) return 0;
+    if (rows.length === 0) return { read: 0, asOf };
     // The checkpoint moves before the handler runs: one transaction either way, and a handler
     // that takes a lock (the audit log's chain lock) then holds it one round trip less.
     const last = rows[rows.length - 1];
@@ -216,6 +225,6 @@ export class PostgresConsumer implements EventConsumer {
     );
     const fresh = await unprocessed(tx, this.subscription, selected(rows, handler.select));
     if (fresh.length > 0) await handler.handle(fresh, tx);
-    return rows.length;
+    return { read: rows.length, asOf };
   }
 }
