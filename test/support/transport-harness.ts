@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import {
   createServiceDataSource,
-  createKafkaWatermarks,
+  createKafkaState,
   createTransportTables,
   OutboxWriter,
   TOPICS,
@@ -26,7 +26,8 @@ export async function prepareTransportDatabase(url: string): Promise<DataSource>
   const runner = ds.createQueryRunner();
   await createTransportTables(runner, PRODUCER_SCHEMA);
   await createTransportTables(runner, CONSUMER_SCHEMA);
-  await createKafkaWatermarks(runner, CONSUMER_SCHEMA);
+  await createKafkaState(runner, PRODUCER_SCHEMA);
+  await createKafkaState(runner, CONSUMER_SCHEMA);
   await runner.query(`
     CREATE TABLE IF NOT EXISTS ${CONSUMER_SCHEMA}.applied (
       applied_order bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -241,10 +241,96 @@ describeKafka('Kafka transport (librdkafka mock cluster)', () => {
     expect(await countApplied(ds)).toBe(1);
     expect(newest()).toBeLessThan(stopped);
     const [{ partitions }]: { partitions: number }[] = await ds.query(
-      `SELECT count(*)::int AS partitions FROM ${CONSUMER_SCHEMA}.kafka_watermarks
-        WHERE consumer_group = 'gateway.replica' AND topic = $1`,
+      `SELECT count(*)::int AS partitions FROM ${CONSUMER_SCHEMA}.kafka_partitions
+        WHERE consumer_group = 'gateway.replica' AND topic = $1 AND watermark_as_of IS NOT NULL`,
       [TOPIC],
     );
     expect(partitions).toBe(4);
+  });
+
+  it('a relay and a consumer started after the cluster was replaced notice it from what they stored', async () => {
+    const firstRelay = await relay();
+    const first = await consumer('audit.restarted');
+    await produce(ds, { transactions: 2, perTransaction: 10, subjects: 5, prefix: 'read-' });
+    await waitFor(async () => (await countApplied(ds)) >= 20, 30_000, 'the first events');
+    // The consumer stops; ten more events reach the old cluster and die with it, unread.
+    await first.stop();
+    await produce(ds, { transactions: 1, perTransaction: 10, subjects: 5, prefix: 'unread-' });
+    await waitFor(async () => (await unpublished()) === 0, 30_000, 'all handed to the old cluster');
+    await firstRelay.stop();
+    const clusterOf = async (table: string, schema: string) =>
+      (
+        (await ds.query(`SELECT DISTINCT cluster_id FROM ${schema}.${table}`)) as {
+          cluster_id: string;
+        }[]
+      ).map((r) => r.cluster_id);
+    const [oldCluster] = await clusterOf('kafka_relay', PRODUCER_SCHEMA);
+    expect(await clusterOf('kafka_partitions', CONSUMER_SCHEMA)).toEqual([oldCluster]);
+
+    await mock.stop();
+    mock = await startKafkaMock();
+    kafka = createKafkaClient({
+      brokers: mock.brokers,
+      clientId: 'transport-test',
+      requestTimeoutMs: 3000,
+      logger: createLogger('kafka-test', 'silent'),
+    });
+    const [{ replacedAt }]: { replacedAt: Date }[] = await ds.query(
+      `SELECT clock_timestamp() AS "replacedAt"`,
+    );
+    // A relay that starts now knows nothing in memory of the old cluster, only what it stored.
+    await relay();
+    await waitFor(
+      async () => {
+        const [{ n }] = await ds.query(
+          `SELECT count(*)::int AS n FROM ${PRODUCER_SCHEMA}.outbox WHERE published_at > $1`,
+          [replacedAt],
+        );
+        return n === 30;
+      },
+      30_000,
+      'the retained outbox published again to the new cluster',
+    );
+    const [newCluster] = await clusterOf('kafka_relay', PRODUCER_SCHEMA);
+    expect(newCluster).not.toBe(oldCluster);
+
+    // As if a member of the group that did not notice had read on in the new cluster and
+    // committed: a consumer that trusted those positions would pass over the ten unread events.
+    const stale = kafka.consumer({ groupId: 'audit.restarted', ...FAST_GROUP });
+    const admin = kafka.admin();
+    try {
+      await stale.connect();
+      await stale.subscribe({ topic: TOPIC, fromBeginning: true });
+      // Reads and commits every position, applies nothing.
+      await stale.run({ eachBatch: async () => undefined });
+      await admin.connect();
+      const ends = await admin.fetchTopicOffsets(TOPIC);
+      await waitFor(
+        async () => {
+          const [committed] = await admin.fetchOffsets({
+            groupId: 'audit.restarted',
+            topics: [TOPIC],
+          });
+          return ends.every(
+            (end) =>
+              Number(committed.partitions.find((p) => p.partition === end.partition)?.offset) >=
+              Number(end.high),
+          );
+        },
+        30_000,
+        'the old positions committed to the new cluster',
+      );
+    } finally {
+      await stale.disconnect();
+      await admin.disconnect();
+    }
+    await consumer('audit.restarted');
+    await waitFor(async () => (await countApplied(ds)) >= 30, 30_000, 'the unread events');
+    await waitFor(
+      async () => (await clusterOf('kafka_partitions', CONSUMER_SCHEMA)).join() === newCluster,
+      30_000,
+      'every partition recorded as read in the new cluster',
+    );
+    expect(await summariseApplied(ds)).toEqual({ total: 30, distinct: 30, outOfOrder: [] });
   });
 });

@@ -5,7 +5,7 @@ import { AuditReports1764200000000 } from './migrations/1764200000000-reports';
 import { AuditNotifications1764300000000 } from './migrations/1764300000000-notifications';
 import { AuditEntryCanonicalBytes1764450000000 } from './migrations/1764450000000-entry-canonical-bytes';
 import { AuditEntryGeneratedFromBytes1764500000000 } from './migrations/1764500000000-entry-generated-from-bytes';
-import { AuditKafkaWatermarks1764600000000 } from './migrations/1764600000000-kafka-watermarks';
+import { AuditKafkaState1764600000000 } from './migrations/1764600000000-kafka-state';
 import type { AuditServiceEnv } from './config/env';
 
 /** audit-service: its schema, its outbox topic and its migrations, in order. */
@@ -23,7 +23,7 @@ export const AuditServiceDefinition: ServiceDefinition = {
     AuditNotifications1764300000000,
     AuditEntryCanonicalBytes1764450000000,
     AuditEntryGeneratedFromBytes1764500000000,
-    AuditKafkaWatermarks1764600000000,
+    AuditKafkaState1764600000000,
   ],
   // The log is written as a role that may only INSERT and SELECT it (AUDIT_DB_ROLE).
   runtimeRole: (config) => {

@@ -2,7 +2,7 @@ import { SERVICE_SCHEMAS, TOPICS, type ServiceDefinition } from '#common';
 import { ConsentTransportTables1763800000000 } from './migrations/1763800000000-transport-tables';
 import { ConsentEventStore1763900000000 } from './migrations/1763900000000-consent-event-store';
 import { ConsentOutboxReaders1764100000000 } from './migrations/1764100000000-outbox-readers';
-import { ConsentKafkaWatermarks1764600000000 } from './migrations/1764600000000-kafka-watermarks';
+import { ConsentKafkaState1764600000000 } from './migrations/1764600000000-kafka-state';
 
 /** consent-service: its schema, its outbox topic and its migrations, in order. */
 export const ConsentServiceDefinition: ServiceDefinition = {
@@ -16,6 +16,6 @@ export const ConsentServiceDefinition: ServiceDefinition = {
     ConsentTransportTables1763800000000,
     ConsentEventStore1763900000000,
     ConsentOutboxReaders1764100000000,
-    ConsentKafkaWatermarks1764600000000,
+    ConsentKafkaState1764600000000,
   ],
 };

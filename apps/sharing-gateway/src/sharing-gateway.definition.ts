@@ -3,7 +3,7 @@ import { GatewayTransportTables1763800000000 } from './migrations/1763800000000-
 import { GatewayTables1764000000000 } from './migrations/1764000000000-gateway-tables';
 import { GatewayOutboxReaders1764100000000 } from './migrations/1764100000000-outbox-readers';
 import { GatewayDecisionsStoredUncompressed1764500000000 } from './migrations/1764500000000-decisions-stored-uncompressed';
-import { GatewayKafkaWatermarks1764600000000 } from './migrations/1764600000000-kafka-watermarks';
+import { GatewayKafkaState1764600000000 } from './migrations/1764600000000-kafka-state';
 
 /** sharing-gateway: its schema, its outbox topic and its migrations, in order. */
 export const SharingGatewayDefinition: ServiceDefinition = {
@@ -18,6 +18,6 @@ export const SharingGatewayDefinition: ServiceDefinition = {
     GatewayTables1764000000000,
     GatewayOutboxReaders1764100000000,
     GatewayDecisionsStoredUncompressed1764500000000,
-    GatewayKafkaWatermarks1764600000000,
+    GatewayKafkaState1764600000000,
   ],
 };

@@ -54,24 +54,38 @@ export async function dropTransportTables(runner: QueryRunner, schema: string): 
 }
 
 /**
- * Where a service's Kafka consumer groups keep, per partition, the newest relay watermark they
- * have applied everything before: the only way a Kafka consumer can tell how current it is,
- * since an empty fetch says nothing about what the producer has not published yet.
+ * What a service's Kafka relay and consumers must remember across restarts, since offsets and
+ * emptiness alone mislead:
+ * - `kafka_partitions`, per consumer group and partition: the cluster its position was taken in
+ *   (offsets mean nothing in another cluster), and the newest relay watermark before which
+ *   everything on it has been applied (an empty fetch says nothing of what the producer has not
+ *   published yet);
+ * - `kafka_relay`: the cluster the outbox was last published to, so a relay started after the
+ *   cluster was replaced still publishes the retained outbox again.
  */
-export async function createKafkaWatermarks(runner: QueryRunner, schema: string): Promise<void> {
+export async function createKafkaState(runner: QueryRunner, schema: string): Promise<void> {
   await runner.query(`
-    CREATE TABLE "${schema}".kafka_watermarks (
+    CREATE TABLE "${schema}".kafka_partitions (
       consumer_group text NOT NULL,
       topic text NOT NULL,
       partition integer NOT NULL CHECK (partition >= 0),
-      partitions integer NOT NULL CHECK (partitions > partition),
-      as_of timestamptz NOT NULL,
-      recorded_at timestamptz NOT NULL DEFAULT now(),
-      PRIMARY KEY (consumer_group, topic, partition)
+      cluster_id text,
+      partitions integer CHECK (partitions > partition),
+      watermark_as_of timestamptz,
+      updated_at timestamptz NOT NULL DEFAULT now(),
+      PRIMARY KEY (consumer_group, topic, partition),
+      CHECK ((partitions IS NULL) = (watermark_as_of IS NULL))
+    )`);
+  await runner.query(`
+    CREATE TABLE "${schema}".kafka_relay (
+      id boolean PRIMARY KEY DEFAULT true CHECK (id),
+      cluster_id text NOT NULL,
+      updated_at timestamptz NOT NULL DEFAULT now()
     )`);
 }
 
-/** Reverses createKafkaWatermarks. */
-export async function dropKafkaWatermarks(runner: QueryRunner, schema: string): Promise<void> {
-  await runner.query(`DROP TABLE IF EXISTS "${schema}".kafka_watermarks`);
+/** Reverses createKafkaState. */
+export async function dropKafkaState(runner: QueryRunner, schema: string): Promise<void> {
+  await runner.query(`DROP TABLE IF EXISTS "${schema}".kafka_relay`);
+  await runner.query(`DROP TABLE IF EXISTS "${schema}".kafka_partitions`);
 }

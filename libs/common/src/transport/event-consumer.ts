@@ -13,7 +13,7 @@ export interface EventHandler {
    * `asOf` (without `asOf`: before now): a replica uses it to know how fresh it is. On
    * PostgreSQL that is a read that found nothing committed waiting; on Kafka, a relay
    * watermark applied on every partition (a Kafka consumer's schema then needs the
-   * `kafka_watermarks` table). Only the instance doing the reading calls it, so it must record
+   * `kafka_partitions` table). Only the instance doing the reading calls it, so it must record
    * the fact where every instance can read it.
    */
   caughtUp?(asOf?: Date): Promise<void>;

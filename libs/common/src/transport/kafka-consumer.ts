@@ -23,9 +23,10 @@ export interface KafkaConsumerOptions {
  *
  * A handler that asks to know how current it is (`caughtUp`) hears it from the relay's
  * watermarks alone: each partition's newest applied watermark is kept in the consumer's schema
- * (so every member of the group sees the others'), and the handler is told the oldest of them
- * once every partition has one. Reaching the end of a partition proves nothing: the producer's
- * outbox may hold committed events its relay has not sent, or the relay may have stopped.
+ * (`kafka_partitions`, so every member of the group sees the others'), and the handler is told
+ * the oldest of them once every partition has one. Reaching the end of a partition proves
+ * nothing: the producer's outbox may hold committed events its relay has not sent, or the relay
+ * may have stopped.
  */
 export class KafkaConsumer implements EventConsumer {
   private consumer: Consumer | null = null;
@@ -141,14 +142,7 @@ export class KafkaConsumer implements EventConsumer {
     isStale,
   }: EachBatchPayload): Promise<void> {
     if (batch.messages.length === 0 || !isRunning() || isStale()) return;
-    if (await this.positionFromOtherCluster(batch.partition)) {
-      this.consumer?.seek({ topic: batch.topic, partition: batch.partition, offset: '-2' });
-      this.options.logger?.warn(
-        { group: this.subscription.group, topic: batch.topic, partition: batch.partition },
-        'kafka cluster changed under the consumer; reading the partition again from its start',
-      );
-      return;
-    }
+    if (await this.positionFromOtherCluster(batch.topic, batch.partition)) return;
     const { handler, group, schema } = this.subscription;
     const envelopes = batch.messages
       .filter((m) => m.value !== null && !isWatermark(m))
@@ -169,13 +163,13 @@ export class KafkaConsumer implements EventConsumer {
         }
         if (watermark) {
           await tx.query(
-            `INSERT INTO "${schema}".kafka_watermarks
-               (consumer_group, topic, partition, partitions, as_of)
+            `INSERT INTO "${schema}".kafka_partitions AS k
+               (consumer_group, topic, partition, partitions, watermark_as_of)
              VALUES ($1, $2, $3, $4, $5)
              ON CONFLICT (consumer_group, topic, partition) DO UPDATE
-               SET partitions = GREATEST(kafka_watermarks.partitions, EXCLUDED.partitions),
-                   as_of = GREATEST(kafka_watermarks.as_of, EXCLUDED.as_of),
-                   recorded_at = now()`,
+               SET partitions = GREATEST(k.partitions, EXCLUDED.partitions),
+                   watermark_as_of = GREATEST(k.watermark_as_of, EXCLUDED.watermark_as_of),
+                   updated_at = now()`,
             [group, batch.topic, batch.partition, watermark.partitions, watermark.asOf],
           );
         }
@@ -198,11 +192,13 @@ export class KafkaConsumer implements EventConsumer {
    * from its old position would pass over whatever the new cluster holds below it (the old
    * cluster's offsets were also counted over messages the new one never got: watermarks,
    * retried sends). So a partition whose position was taken in another cluster is read again
-   * from its start; the inbox passes over what was applied before. The cluster is asked at most
-   * every `clusterCheckIntervalMs`, so a batch or two may be applied from the old position
-   * first: nothing is lost by that, as the partition is then read again.
+   * from its start, and the inbox passes over what was applied before. The group's cluster per
+   * partition is kept in `kafka_partitions`, so a consumer started after the replacement, whose
+   * group may have committed old positions to the new cluster, notices too. The cluster is asked
+   * at most every `clusterCheckIntervalMs`: a batch or two may be applied from the old position
+   * first, and nothing is lost by that, since the partition is then read again.
    */
-  private async positionFromOtherCluster(partition: number): Promise<boolean> {
+  private async positionFromOtherCluster(topic: string, partition: number): Promise<boolean> {
     const interval = this.options.clusterCheckIntervalMs ?? 1000;
     if (this.clusterId === null || Date.now() - this.clusterCheckedAt >= interval) {
       const admin = (this.admin ??= this.options.kafka.admin());
@@ -210,9 +206,37 @@ export class KafkaConsumer implements EventConsumer {
       this.clusterId = (await admin.describeCluster()).clusterId;
       this.clusterCheckedAt = Date.now();
     }
-    const readIn = this.positionCluster.get(partition);
-    this.positionCluster.set(partition, this.clusterId);
-    return readIn !== undefined && readIn !== this.clusterId;
+    const cluster = this.clusterId;
+    let readIn = this.positionCluster.get(partition);
+    if (readIn === cluster) return false;
+    const { group, schema } = this.subscription;
+    if (readIn === undefined) {
+      const stored: { cluster_id: string | null }[] = await this.dataSource.query(
+        `SELECT cluster_id FROM "${schema}".kafka_partitions
+          WHERE consumer_group = $1 AND topic = $2 AND partition = $3`,
+        [group, topic, partition],
+      );
+      readIn = stored[0]?.cluster_id ?? undefined;
+    }
+    const replaced = readIn !== undefined && readIn !== cluster;
+    // In this order, so that a crash at any step leaves the partition to be read again.
+    if (replaced) await this.consumer?.commitOffsets([{ topic, partition, offset: '0' }]);
+    await this.dataSource.query(
+      `INSERT INTO "${schema}".kafka_partitions AS k (consumer_group, topic, partition, cluster_id)
+       VALUES ($1, $2, $3, $4)
+       ON CONFLICT (consumer_group, topic, partition) DO UPDATE
+         SET cluster_id = EXCLUDED.cluster_id, updated_at = now()`,
+      [group, topic, partition, cluster],
+    );
+    this.positionCluster.set(partition, cluster);
+    if (replaced) {
+      this.consumer?.seek({ topic, partition, offset: '-2' });
+      this.options.logger?.warn(
+        { group, topic, partition, from: readIn, to: cluster },
+        'kafka cluster changed under the consumer; reading the partition again from its start',
+      );
+    }
+    return replaced;
   }
 
   /** Tells the handler the oldest of the partitions' watermarks, once every partition has one. */
@@ -221,8 +245,8 @@ export class KafkaConsumer implements EventConsumer {
     try {
       const rows: { partition: number; partitions: number; as_of: Date }[] =
         await this.dataSource.query(
-          `SELECT partition, partitions, as_of FROM "${schema}".kafka_watermarks
-            WHERE consumer_group = $1 AND topic = $2`,
+          `SELECT partition, partitions, watermark_as_of AS as_of FROM "${schema}".kafka_partitions
+            WHERE consumer_group = $1 AND topic = $2 AND watermark_as_of IS NOT NULL`,
           [group, topic],
         );
       const asOf = oldestWatermark(rows);

@@ -115,8 +115,8 @@ export class KafkaRelay {
    * Rows marked sent are in Kafka only as long as the cluster keeps them. A cluster rebuilt
    * empty (a new cluster id behind the same bootstrap addresses) has lost whatever consumers had
    * not read yet, so the whole retained outbox is published again; consumers de-duplicate
-   * through their inboxes. Only a change seen by a running relay is detected: the id is kept
-   * in memory, so a relay restarted while the cluster was replaced does not notice.
+   * through their inboxes. The id last published to is kept in the outbox's schema
+   * (`kafka_relay`), so a relay started after the cluster was replaced notices as well.
    */
   private async checkCluster(): Promise<void> {
     const interval = this.options.clusterCheckIntervalMs ?? 1000;
@@ -124,24 +124,36 @@ export class KafkaRelay {
     const admin = (this.admin ??= this.options.kafka.admin());
     await admin.connect();
     const { clusterId } = await admin.describeCluster();
-    if (this.clusterId !== null && clusterId !== this.clusterId) {
-      const republished = await this.dataSource.transaction(async (tx) => {
+    if (clusterId !== this.clusterId) {
+      const { schema } = this.options;
+      const { previous, republished } = await this.dataSource.transaction(async (tx) => {
         // The relay's lock, so no batch is between its send and its mark while rows reset.
-        await tx.query(`SELECT pg_advisory_xact_lock(hashtext('outbox-relay:' || $1))`, [
-          this.options.schema,
-        ]);
-        const [, count] = (await tx.query(
-          `UPDATE "${this.options.schema}".outbox SET published_at = NULL
-            WHERE published_at IS NOT NULL`,
-        )) as [unknown, number];
-        return count;
+        await tx.query(`SELECT pg_advisory_xact_lock(hashtext('outbox-relay:' || $1))`, [schema]);
+        const stored: { cluster_id: string }[] = await tx.query(
+          `SELECT cluster_id FROM "${schema}".kafka_relay FOR UPDATE`,
+        );
+        const before = stored[0]?.cluster_id ?? null;
+        let count = 0;
+        if (before !== null && before !== clusterId) {
+          [, count] = (await tx.query(
+            `UPDATE "${schema}".outbox SET published_at = NULL WHERE published_at IS NOT NULL`,
+          )) as [unknown, number];
+        }
+        await tx.query(
+          `INSERT INTO "${schema}".kafka_relay (cluster_id) VALUES ($1)
+           ON CONFLICT (id) DO UPDATE SET cluster_id = EXCLUDED.cluster_id, updated_at = now()`,
+          [clusterId],
+        );
+        return { previous: before, republished: count };
       });
-      this.options.logger?.warn(
-        { schema: this.options.schema, from: this.clusterId, to: clusterId, republished },
-        'kafka cluster replaced; publishing the retained outbox again',
-      );
+      if (previous !== null && previous !== clusterId) {
+        this.options.logger?.warn(
+          { schema, from: previous, to: clusterId, republished },
+          'kafka cluster replaced; publishing the retained outbox again',
+        );
+      }
+      this.partitionCounts.clear();
     }
-    if (clusterId !== this.clusterId) this.partitionCounts.clear();
     this.clusterId = clusterId;
     this.clusterCheckedAt = Date.now();
   }
