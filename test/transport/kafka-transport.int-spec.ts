@@ -42,7 +42,8 @@ describeKafka('Kafka transport (librdkafka mock cluster)', () => {
   let ds: DataSource;
   const running: { stop(): Promise<void> }[] = [];
 
-  beforeEach(async () => {
+  /** A new, empty mock cluster, and a client for it. */
+  async function startCluster(): Promise<void> {
     mock = await startKafkaMock();
     kafka = createKafkaClient({
       brokers: mock.brokers,
@@ -50,6 +51,10 @@ describeKafka('Kafka transport (librdkafka mock cluster)', () => {
       requestTimeoutMs: 3000,
       logger: createLogger('kafka-test', 'silent'),
     });
+  }
+
+  beforeEach(async () => {
+    await startCluster();
     db = await createTestDatabase('kafkatransport');
     ds = await prepareTransportDatabase(db.url);
   });
@@ -268,13 +273,7 @@ describeKafka('Kafka transport (librdkafka mock cluster)', () => {
     expect(await clusterOf('kafka_partitions', CONSUMER_SCHEMA)).toEqual([oldCluster]);
 
     await mock.stop();
-    mock = await startKafkaMock();
-    kafka = createKafkaClient({
-      brokers: mock.brokers,
-      clientId: 'transport-test',
-      requestTimeoutMs: 3000,
-      logger: createLogger('kafka-test', 'silent'),
-    });
+    await startCluster();
     const [{ replacedAt }]: { replacedAt: Date }[] = await ds.query(
       `SELECT clock_timestamp() AS "replacedAt"`,
     );

@@ -217,6 +217,10 @@ export class KafkaConsumer implements EventConsumer {
         [group, topic, partition],
       );
       readIn = stored[0]?.cluster_id ?? undefined;
+      if (readIn === cluster) {
+        this.positionCluster.set(partition, cluster);
+        return false;
+      }
     }
     const replaced = readIn !== undefined && readIn !== cluster;
     // In this order, so that a crash at any step leaves the partition to be read again.
