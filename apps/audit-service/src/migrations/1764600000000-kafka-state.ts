@@ -7,7 +7,9 @@ export class AuditKafkaState1764600000000 implements MigrationInterface {
 
   async up(runner: QueryRunner): Promise<void> {
     await createKafkaState(runner, 'audit');
-    await runner.query(`GRANT SELECT, INSERT, UPDATE ON audit.kafka_partitions, audit.kafka_relay TO audit_runtime`);
+    await runner.query(
+      `GRANT SELECT, INSERT, UPDATE ON audit.kafka_partitions, audit.kafka_relay TO audit_runtime`,
+    );
   }
 
   async down(runner: QueryRunner): Promise<void> {
