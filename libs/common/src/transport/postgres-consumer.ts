@@ -49,6 +49,15 @@ export function readBatchQuery(sourceSchema: string, selectSql?: string): string
            LIMIT $4`;
 }
 
+/** Whether a committed row after a checkpoint is held back behind a running transaction. */
+function heldBackQuery(sourceSchema: string): string {
+  return `SELECT statement_timestamp() AS as_of, EXISTS (
+            SELECT 1 FROM "${sourceSchema}".outbox o
+             WHERE o.topic = $1
+               AND (o.transaction_id, o.global_position) > ($2::xid8, $3::bigint)
+               AND o.transaction_id >= pg_snapshot_xmin(pg_current_snapshot())) AS held_back`;
+}
+
 /**
  * What waits after the group's checkpoint, in one statement that writes nothing: `due`, rows it
  * may read now (by the rule of `readBatchQuery`), and `pending`, any committed row at all, also
@@ -128,9 +137,10 @@ export class PostgresConsumer implements EventConsumer {
 
   /**
    * Processes at most one batch; returns how many outbox rows it consumed. The handler hears it
-   * is caught up only when nothing committed remains after the checkpoint: an idle poll that
-   * finds rows held back behind a transaction still running does not say so, and a short batch
-   * says so once, after which the next, idle, poll looks again.
+   * is caught up only when nothing committed remains after the checkpoint: neither an idle poll
+   * nor a short batch says so while a row is held back behind a transaction still running. A
+   * short batch does say so otherwise, so a replica under steady load, which rarely finds its
+   * topic idle, still counts as current.
    */
   async pollOnce(): Promise<number> {
     await this.ensureCheckpoint();
@@ -147,8 +157,8 @@ export class PostgresConsumer implements EventConsumer {
       } else {
         const batch = await this.dataSource.transaction((tx) => this.consumeBatch(tx));
         read = batch?.read ?? null;
-        caughtUp = read !== null && read > 0 && read < this.batchSize;
-        asOf = batch?.asOf;
+        caughtUp = read !== null && read > 0 && read < this.batchSize && !!batch?.asOf;
+        asOf = batch?.asOf ?? undefined;
       }
     } catch (error) {
       // The producer's outbox does not exist until the producer has run its migrations: it
@@ -185,22 +195,35 @@ export class PostgresConsumer implements EventConsumer {
   }
 
   /**
-   * Rows consumed, and the start of the transaction that read them (before its read's snapshot);
-   * null when another instance of the group holds the checkpoint.
+   * Rows consumed, and for a handler that asks how current it is, the moment before its read
+   * up to which nothing committed was left unread: null when a row committed by then was held
+   * back behind a transaction still running. Null altogether when another instance of the
+   * group holds the checkpoint.
    */
-  private async consumeBatch(tx: EntityManager): Promise<{ read: number; asOf: Date } | null> {
+  private async consumeBatch(
+    tx: EntityManager,
+  ): Promise<{ read: number; asOf: Date | null } | null> {
     const { schema, group, topic, handler } = this.subscription;
     // One instance of a group reads at a time; the others find the row locked and wait.
-    const checkpoints: { last_transaction_id: string; last_position: string; as_of: Date }[] =
-      await tx.query(
-        `SELECT last_transaction_id::text, last_position::text, now() AS as_of
+    const checkpoints: { last_transaction_id: string; last_position: string }[] = await tx.query(
+      `SELECT last_transaction_id::text, last_position::text
          FROM "${schema}".consumer_checkpoints
         WHERE consumer_group = $1 AND topic = $2
         FOR UPDATE SKIP LOCKED`,
-        [group, topic],
-      );
+      [group, topic],
+    );
     if (checkpoints.length === 0) return null;
-    const { last_transaction_id: lastTx, last_position: lastPos, as_of: asOf } = checkpoints[0];
+    const { last_transaction_id: lastTx, last_position: lastPos } = checkpoints[0];
+    // Asked before the read: a row committed before this moment is then read by it (when the
+    // batch is short), unless held back behind a running transaction, which this tells.
+    let asOf: Date | null = null;
+    if (handler.caughtUp) {
+      const [vouch]: { as_of: Date; held_back: boolean }[] = await tx.query(
+        heldBackQuery(this.sourceSchema),
+        [topic, lastTx, lastPos],
+      );
+      asOf = vouch.held_back ? null : vouch.as_of;
+    }
     // The rows must come from the read-order index in order, stopping at the batch size. The
     // planner, which cannot estimate the row comparison (and whose statistics lag a table that
     // only grows), otherwise often fetches every row after the checkpoint with a bitmap scan and
