@@ -160,8 +160,10 @@ export class ConsentReplicaConsumer implements OnModuleInit {
 
   /**
    * Records that the replica holds every consent event committed before `asOf` (before this
-   * instant when not given). It never moves back, nor ahead of this database's clock: a
-   * watermark stamped by a consent database whose clock runs fast does not buy freshness.
+   * instant when not given). It never moves back, nor ahead of this database's clock. A Kafka
+   * watermark is stamped by the consent database's clock: one running fast makes the replica
+   * look fresher by up to its lead (never past this instant), one running slow makes it look
+   * older, so the clocks' skew counts against CONSENT_MAX_STALENESS_MS.
    */
   async markCaughtUp(asOf?: Date): Promise<void> {
     // Idle polls report many times a second, each a little later; a Kafka watermark moves the
