@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type LogEntry } from 'kafkajs';
+import { Kafka, logLevel, type Admin, type LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
 
 /** Options shared by the relay and the consumers of one process. */
@@ -30,4 +30,45 @@ export function createKafkaClient(options: KafkaClientOptions): Kafka {
         else options.logger?.warn({ kafka: rest }, message);
       },
   });
+}
+
+/**
+ * Which cluster answers behind the brokers, asked at most once per interval through one admin
+ * client. Offsets and "sent" marks mean something only in the cluster they were made in, so
+ * relays and consumers compare this with the cluster they last used.
+ */
+export class ClusterWatch {
+  private admin: Admin | null = null;
+  private id: string | null = null;
+  private askedAt = 0;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly intervalMs = 1000,
+  ) {}
+
+  /** The cluster's id, asked again once the interval has passed (or after `forget`). */
+  async clusterId(): Promise<string> {
+    if (this.id === null || Date.now() - this.askedAt >= this.intervalMs) {
+      this.id = (await (await this.connectedAdmin()).describeCluster()).clusterId;
+      this.askedAt = Date.now();
+    }
+    return this.id;
+  }
+
+  /** Makes the next `clusterId` ask the cluster (after a failure, say). */
+  forget(): void {
+    this.askedAt = 0;
+  }
+
+  /** The watch's admin client, for other metadata questions. */
+  async connectedAdmin(): Promise<Admin> {
+    const admin = (this.admin ??= this.kafka.admin());
+    await admin.connect();
+    return admin;
+  }
+
+  async disconnect(): Promise<void> {
+    await this.admin?.disconnect().catch(() => undefined);
+  }
 }

@@ -1,8 +1,9 @@
-import type { Admin, Consumer, EachBatchPayload, Kafka } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { DataSource } from 'typeorm';
 import type { EventEnvelope } from '../contracts/event-envelope';
 import { backoffDelay, Sleeper } from './backoff';
+import { ClusterWatch } from './kafka-client';
 import { unprocessed, type EventConsumer, type Subscription } from './event-consumer';
 import { isWatermark, oldestWatermark, readWatermark } from './watermark';
 
@@ -34,9 +35,7 @@ export class KafkaConsumer implements EventConsumer {
   private running = false;
   private restarting: Promise<void> = Promise.resolve();
   private readonly sleeper = new Sleeper();
-  private admin: Admin | null = null;
-  private clusterId: string | null = null;
-  private clusterCheckedAt = 0;
+  private readonly cluster: ClusterWatch;
   /** For each partition read, the cluster its position was taken in. */
   private readonly positionCluster = new Map<number, string>();
 
@@ -44,7 +43,9 @@ export class KafkaConsumer implements EventConsumer {
     private readonly dataSource: DataSource,
     private readonly subscription: Subscription,
     private readonly options: KafkaConsumerOptions,
-  ) {}
+  ) {
+    this.cluster = new ClusterWatch(options.kafka, options.clusterCheckIntervalMs ?? 1000);
+  }
 
   /** Joins the group; when Kafka cannot be reached yet, keeps trying in the background. */
   async start(): Promise<void> {
@@ -68,7 +69,7 @@ export class KafkaConsumer implements EventConsumer {
     await this.restarting;
     await this.consumer?.disconnect();
     this.consumer = null;
-    await this.admin?.disconnect().catch(() => undefined);
+    await this.cluster.disconnect();
   }
 
   private async connectAndRun(): Promise<void> {
@@ -199,14 +200,7 @@ export class KafkaConsumer implements EventConsumer {
    * first, and nothing is lost by that, since the partition is then read again.
    */
   private async positionFromOtherCluster(topic: string, partition: number): Promise<boolean> {
-    const interval = this.options.clusterCheckIntervalMs ?? 1000;
-    if (this.clusterId === null || Date.now() - this.clusterCheckedAt >= interval) {
-      const admin = (this.admin ??= this.options.kafka.admin());
-      await admin.connect();
-      this.clusterId = (await admin.describeCluster()).clusterId;
-      this.clusterCheckedAt = Date.now();
-    }
-    const cluster = this.clusterId;
+    const cluster = await this.cluster.clusterId();
     let readIn = this.positionCluster.get(partition);
     if (readIn === cluster) return false;
     const { group, schema } = this.subscription;

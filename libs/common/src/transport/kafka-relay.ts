@@ -1,8 +1,9 @@
-import { Partitioners, type Admin, type Kafka, type Message, type Producer } from 'kafkajs';
+import { Partitioners, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { DataSource, EntityManager } from 'typeorm';
 import type { EventEnvelope } from '../contracts/event-envelope';
 import { PollingLoop } from './backoff';
+import { ClusterWatch } from './kafka-client';
 import { WATERMARK_EVENT_TYPE, type Watermark } from './watermark';
 
 export interface KafkaRelayOptions {
@@ -41,10 +42,9 @@ export class KafkaRelay {
   private readonly batchSize: number;
   private readonly loop: PollingLoop;
   private connected = false;
-  private admin: Admin | null = null;
+  private readonly cluster: ClusterWatch;
   /** The id of the cluster this relay last published to, once known. */
   private clusterId: string | null = null;
-  private clusterCheckedAt = 0;
   private watermarkSentAt = 0;
   private readonly partitionCounts = new Map<string, { count: number; at: number }>();
 
@@ -53,6 +53,7 @@ export class KafkaRelay {
     private readonly options: KafkaRelayOptions,
   ) {
     this.batchSize = options.batchSize ?? 1000;
+    this.cluster = new ClusterWatch(options.kafka, options.clusterCheckIntervalMs ?? 1000);
     this.loop = new PollingLoop(() => this.publishOnce(), {
       batchSize: this.batchSize,
       idleMs: options.pollIntervalMs ?? 50,
@@ -84,7 +85,7 @@ export class KafkaRelay {
     await this.loop.stop();
     if (this.connected) await this.producer.disconnect().catch(() => undefined);
     this.connected = false;
-    await this.admin?.disconnect().catch(() => undefined);
+    await this.cluster.disconnect();
   }
 
   isHealthy(): boolean {
@@ -103,7 +104,7 @@ export class KafkaRelay {
     } catch (error) {
       // Start the next attempt from a fresh connection and a fresh look at the cluster: after
       // the brokers were replaced the producer's metadata names brokers that no longer exist.
-      this.clusterCheckedAt = 0;
+      this.cluster.forget();
       this.partitionCounts.clear();
       if (this.connected) await this.producer.disconnect().catch(() => undefined);
       this.connected = false;
@@ -119,11 +120,7 @@ export class KafkaRelay {
    * (`kafka_relay`), so a relay started after the cluster was replaced notices as well.
    */
   private async checkCluster(): Promise<void> {
-    const interval = this.options.clusterCheckIntervalMs ?? 1000;
-    if (Date.now() - this.clusterCheckedAt < interval) return;
-    const admin = (this.admin ??= this.options.kafka.admin());
-    await admin.connect();
-    const { clusterId } = await admin.describeCluster();
+    const clusterId = await this.cluster.clusterId();
     if (clusterId !== this.clusterId) {
       const { schema } = this.options;
       const { previous, republished } = await this.dataSource.transaction(async (tx) => {
@@ -155,7 +152,6 @@ export class KafkaRelay {
       this.partitionCounts.clear();
     }
     this.clusterId = clusterId;
-    this.clusterCheckedAt = Date.now();
   }
 
   private async publishBatch(tx: EntityManager): Promise<number> {
@@ -260,8 +256,7 @@ export class KafkaRelay {
   private async partitionCount(topic: string): Promise<number | null> {
     const known = this.partitionCounts.get(topic);
     if (known && Date.now() - known.at < PARTITION_COUNT_TTL_MS) return known.count;
-    const admin = (this.admin ??= this.options.kafka.admin());
-    await admin.connect();
+    const admin = await this.cluster.connectedAdmin();
     // A topic that does not exist yet fails here; the send that follows creates it or fails
     // in turn, and so shows a cluster that cannot be reached.
     const metadata = await admin.fetchTopicMetadata({ topics: [topic] }).catch(() => null);
