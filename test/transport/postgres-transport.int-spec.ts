@@ -1,7 +1,13 @@
 import type { ChildProcess } from 'node:child_process';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
-import { OutboxWriter, PostgresConsumer, READ_BATCH_SETTING, readBatchQuery } from '#common';
+import {
+  OutboxWriter,
+  PostgresConsumer,
+  READ_BATCH_SETTING,
+  readBatchQuery,
+  waitingQuery,
+} from '#common';
 import { killAndWait, startScript } from '../support/child-process';
 import { createTestDatabase } from '../support/test-database';
 import {
@@ -23,7 +29,10 @@ jest.setTimeout(120_000);
 interface PlanNode {
   'Node Type': string;
   'Index Name'?: string;
+  'Relation Name'?: string;
   'Actual Rows': number;
+  'Rows Removed by Filter'?: number;
+  'Rows Removed by Join Filter'?: number;
   Plans?: PlanNode[];
 }
 
@@ -158,6 +167,44 @@ describe('PostgreSQL transport', () => {
     expect(nodes.map((n) => n['Node Type'])).toEqual(['Limit', 'Index Scan']);
     expect(nodes[1]['Index Name']).toBe('outbox_read_order');
     expect(nodes[1]['Actual Rows']).toBe(1000);
+  });
+
+  it("asks an idle outbox from its checkpoint, not from the topic's first row", async () => {
+    // 20,000 events read: every idle poll asks what waits after the checkpoint at their end.
+    await produce(ds, { transactions: 40, perTransaction: 500, subjects: 50 });
+    const c = consumer('audit.ingest', 5000);
+    while ((await c.pollOnce()) > 0);
+    await ds.query(`ANALYZE "${PRODUCER_SCHEMA}".outbox`);
+    await ds.query(`ANALYZE "${CONSUMER_SCHEMA}".consumer_checkpoints`);
+    const [row]: { 'QUERY PLAN': [{ Plan: PlanNode }] }[] = await ds.query(
+      `EXPLAIN (ANALYZE, FORMAT JSON) ${waitingQuery(PRODUCER_SCHEMA, CONSUMER_SCHEMA)}`,
+      ['audit.ingest', TOPIC],
+    );
+    const nodes: PlanNode[] = [];
+    const walk = (node: PlanNode) => {
+      nodes.push(node);
+      for (const child of node.Plans ?? []) walk(child);
+    };
+    walk(row['QUERY PLAN'][0].Plan);
+    const outboxScans = nodes.filter((n) => n['Relation Name'] === 'outbox');
+    expect(outboxScans.length).toBeGreaterThan(0);
+    // Each outbox scan starts at the checkpoint, finds nothing after it and stops: it neither
+    // returns nor throws away the 20,000 rows before it (a join from the topic's first row did,
+    // on every poll, at a cost growing with the outbox).
+    for (const scan of outboxScans) {
+      expect(scan['Index Name']).toBe('outbox_read_order');
+      expect(scan['Actual Rows']).toBe(0);
+    }
+    const discarded = nodes.map(
+      (n) => (n['Rows Removed by Filter'] ?? 0) + (n['Rows Removed by Join Filter'] ?? 0),
+    );
+    expect(Math.max(...discarded)).toBeLessThan(10);
+    await produce(ds, { transactions: 1, perTransaction: 1, subjects: 1, prefix: 'next-' });
+    const [waiting]: { due: boolean; pending: boolean }[] = await ds.query(
+      waitingQuery(PRODUCER_SCHEMA, CONSUMER_SCHEMA),
+      ['audit.ingest', TOPIC],
+    );
+    expect(waiting).toMatchObject({ due: true, pending: true });
   });
 
   it('passes over the events a handler does not select: no envelope read, no inbox row', async () => {

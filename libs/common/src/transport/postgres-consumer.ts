@@ -67,12 +67,19 @@ function heldBackQuery(sourceSchema: string): string {
  * it misses by a moment is read on the next poll; one it sees is read by the transaction.
  */
 export function waitingQuery(sourceSchema: string, consumerSchema: string): string {
+  // The first row after the checkpoint in read order, asked per checkpoint (LATERAL): the outbox
+  // is entered by its read-order index at the checkpoint. As a plain join (or unordered) the
+  // planner walked the topic from its first row, or scanned all of it, on every poll: 37 ms at
+  // 30,000 rows, growing with the outbox for as long as it is kept.
   const after = (rule: string) => `EXISTS (
             SELECT 1 FROM "${consumerSchema}".consumer_checkpoints c
-              JOIN "${sourceSchema}".outbox o
-                ON o.topic = c.topic
-               AND (o.transaction_id, o.global_position) > (c.last_transaction_id, c.last_position)
-               ${rule}
+             CROSS JOIN LATERAL (
+                   SELECT 1 FROM "${sourceSchema}".outbox o
+                    WHERE o.topic = c.topic
+                      AND (o.transaction_id, o.global_position) > (c.last_transaction_id, c.last_position)
+                      ${rule}
+                    ORDER BY o.transaction_id, o.global_position
+                    LIMIT 1) o
              WHERE c.consumer_group = $1 AND c.topic = $2)`;
   return `SELECT ${after('AND o.transaction_id < pg_snapshot_xmin(pg_current_snapshot())')} AS due,
                  ${after('')} AS pending, statement_timestamp() AS as_of`;
