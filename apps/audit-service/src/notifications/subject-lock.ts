@@ -14,6 +14,19 @@ export async function lockSubject(tx: EntityManager, subjectId: string): Promise
   ]);
 }
 
+/**
+ * Waits for several people's locks, in one statement: taken one by one in the order given, which
+ * must be sorted (one statement each cost a round trip per person in a batch of events).
+ */
+export async function lockSubjects(tx: EntityManager, sortedSubjectIds: string[]): Promise<void> {
+  if (sortedSubjectIds.length === 0) return;
+  await tx.query(
+    `SELECT count(pg_advisory_xact_lock(hashtext($1), hashtext(s.id)))
+       FROM unnest($2::text[]) AS s(id)`,
+    [NAMESPACE, sortedSubjectIds],
+  );
+}
+
 /** Takes the person's lock if it is free; never waits (the sender holds a row lock). */
 export async function tryLockSubject(tx: EntityManager, subjectId: string): Promise<boolean> {
   const [{ locked }]: { locked: boolean }[] = await tx.query(

@@ -17,7 +17,7 @@ import {
 import { CONTACT_FAILURES } from '../send/attempt-outcome';
 import { noticeFactsOf, type NoticeFacts } from '../notice/notice-facts';
 import { NOTIFICATION_EVENT_TYPES, notificationEvent } from '../notification-events';
-import { lockSubject } from '../subject-lock';
+import { lockSubjects } from '../subject-lock';
 import { updateReturning } from '../updated-rows';
 
 const CONTACT_PREFERENCES_SET: PublishedConsentEventType = 'contact-preferences.set.v1';
@@ -136,7 +136,7 @@ export class NoticeIntakeConsumer implements OnModuleInit {
     }
     // Two consumer groups lock people here: in one order, so they cannot deadlock.
     const people = [...new Set([...overrides, ...contacts].map((x) => x.subjectId))].sort();
-    for (const subjectId of people) await lockSubject(tx, subjectId);
+    await lockSubjects(tx, people);
     for (const organisation of organisations) await recordOrganisation(tx, organisation);
     const published: NewEvent[] = [];
     for (const contact of contacts) published.push(...(await recordContact(tx, contact)));
