@@ -1175,8 +1175,8 @@ async function outcomeMix(db: Client): Promise<string> {
     await db.query(
       `SELECT r->>'code' AS code, count(*) AS n
          FROM gateway.decisions d,
-              jsonb_array_elements(d.body->'decision'->'denied') x,
-              jsonb_array_elements(x->'reasons') r
+              json_array_elements(d.body->'decision'->'denied') x,
+              json_array_elements(x->'reasons') r
         GROUP BY 1 ORDER BY n DESC`,
     )
   ).rows;

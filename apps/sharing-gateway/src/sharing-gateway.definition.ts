@@ -4,6 +4,7 @@ import { GatewayTables1764000000000 } from './migrations/1764000000000-gateway-t
 import { GatewayOutboxReaders1764100000000 } from './migrations/1764100000000-outbox-readers';
 import { GatewayDecisionsStoredUncompressed1764500000000 } from './migrations/1764500000000-decisions-stored-uncompressed';
 import { GatewayKafkaState1764600000000 } from './migrations/1764600000000-kafka-state';
+import { GatewayDecisionBodyAsText1764700000000 } from './migrations/1764700000000-decision-body-as-text';
 
 /** sharing-gateway: its schema, its outbox topic and its migrations, in order. */
 export const SharingGatewayDefinition: ServiceDefinition = {
@@ -19,5 +20,6 @@ export const SharingGatewayDefinition: ServiceDefinition = {
     GatewayOutboxReaders1764100000000,
     GatewayDecisionsStoredUncompressed1764500000000,
     GatewayKafkaState1764600000000,
+    GatewayDecisionBodyAsText1764700000000,
   ],
 };

@@ -115,9 +115,9 @@ export class DecisionWriter {
             channel, correlation_id, body)
          SELECT decision_id, decided_at, subject_id, requester_user_id, caller_user_id, outcome,
                 channel, correlation_id, body
-           FROM jsonb_to_recordset($1::jsonb) AS d(decision_id uuid, decided_at timestamptz,
+           FROM json_to_recordset($1::json) AS d(decision_id uuid, decided_at timestamptz,
                 subject_id text, requester_user_id text, caller_user_id text, outcome text,
-                channel text, correlation_id text, body jsonb)),
+                channel text, correlation_id text, body json)),
        windows AS (
          INSERT INTO gateway.break_glass_windows
            (decision_id, user_id, subject_id, statute, opens_at, closes_at)
