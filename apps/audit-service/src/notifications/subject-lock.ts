@@ -8,10 +8,7 @@ const NAMESPACE = 'audit.notices';
 
 /** Waits for the person's lock. Callers holding several take them in sorted order. */
 export async function lockSubject(tx: EntityManager, subjectId: string): Promise<void> {
-  await tx.query(`SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))`, [
-    NAMESPACE,
-    subjectId,
-  ]);
+  await lockSubjects(tx, [subjectId]);
 }
 
 /**
