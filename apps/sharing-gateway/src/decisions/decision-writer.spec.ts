@@ -142,7 +142,7 @@ describe('DecisionWriter group commit', () => {
     expect(sent).toHaveLength(2);
     const [statement] = sent;
     expect(statement.sql).toMatch(
-      /INSERT INTO gateway\.decisions[\s\S]*jsonb_to_recordset\(\$1::jsonb\)/,
+      /INSERT INTO gateway\.decisions[\s\S]*json_to_recordset\(\$1::json\)[\s\S]*body json\)/,
     );
     expect(statement.sql).toMatch(/INSERT INTO gateway\.break_glass_windows/);
     expect(statement.sql).toMatch(/INSERT INTO "gateway"\.outbox/);
