@@ -19,6 +19,10 @@ import {
   type Purpose,
   type Role,
 } from '#common';
+import {
+  OVERRIDE_SUBJECT_SQL,
+  OVERRIDES_SQL,
+} from '../apps/audit-service/src/break-glass/break-glass.controller';
 import { LogAppender, readHead, storeOf } from '../apps/audit-service/src/log/append/log-appender';
 import { entryBytes } from '../apps/audit-service/src/log/domain/chain';
 import {
@@ -912,7 +916,46 @@ async function growAndProve(
       `    reads p50/p99: ${proofs.steps.map((step) => `${step.name} ${step.p50.toFixed(2)}/${step.p99.toFixed(2)} ms`).join(', ')}\n` +
       `${`  in process: proof computation alone (nodes in memory)`.padEnd(W)} p50 ${us(proofs.compute.p50)}  p99 ${us(proofs.compute.p99)}\n`,
   );
+  await overrideReports(audit, treeSize);
   return proofs;
+}
+
+/**
+ * The IG officer's safeguarding-override report and a review's lookup of one override, at the
+ * grown log's size, in process: as they run, and with PostgreSQL's index scans turned off (what
+ * they cost before the partial indexes of the overrides, reading every entry). The review looks
+ * up the newest override, as a review of a recent one would.
+ */
+async function overrideReports(audit: DataSource, treeSize: number): Promise<void> {
+  const [{ overrides, decision }]: { overrides: number; decision: string }[] = await audit.query(
+    `SELECT count(*)::int AS overrides,
+            (array_agg(entry->'details'->>'decisionId' ORDER BY seq DESC))[1] AS decision
+       FROM audit.entries WHERE jsonb_typeof(entry->'details'->'breakGlass') = 'object'`,
+  );
+  const time = async (sql: string, params: unknown[], runs: number, indexes: boolean) => {
+    const ms = new Float64Array(runs);
+    for (let i = 0; i < runs; i++) {
+      await audit.transaction(async (tx) => {
+        if (!indexes) {
+          await tx.query(`SET LOCAL enable_indexscan = off`);
+          await tx.query(`SET LOCAL enable_bitmapscan = off`);
+        }
+        const started = performance.now();
+        await tx.query(sql, params);
+        ms[i] = performance.now() - started;
+      });
+    }
+    return summarise(ms).p50;
+  };
+  const list = await time(OVERRIDES_SQL, ['unreviewed'], 20, true);
+  const one = await time(OVERRIDE_SUBJECT_SQL, [decision], 20, true);
+  const listScan = await time(OVERRIDES_SQL, ['unreviewed'], 3, false);
+  const oneScan = await time(OVERRIDE_SUBJECT_SQL, [decision], 3, false);
+  process.stdout.write(
+    `${`safeguarding overrides at ${treeSize.toLocaleString('en-GB')} (${overrides.toLocaleString('en-GB')} of them), in process`.padEnd(W)} ` +
+      `oldest 1,000 listed p50 ${list.toFixed(1)} ms, one found by decision p50 ${one.toFixed(2)} ms; ` +
+      `reading the whole log instead (index scans off): ${listScan.toFixed(0)} ms, ${oneScan.toFixed(0)} ms\n`,
+  );
 }
 
 /** Proofs over HTTP, one in flight, and the same proofs computed in process. */

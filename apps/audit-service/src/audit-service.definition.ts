@@ -6,6 +6,7 @@ import { AuditNotifications1764300000000 } from './migrations/1764300000000-noti
 import { AuditEntryCanonicalBytes1764450000000 } from './migrations/1764450000000-entry-canonical-bytes';
 import { AuditEntryGeneratedFromBytes1764500000000 } from './migrations/1764500000000-entry-generated-from-bytes';
 import { AuditKafkaState1764600000000 } from './migrations/1764600000000-kafka-state';
+import { AuditOverrideIndexes1764700000000 } from './migrations/1764700000000-override-indexes';
 import type { AuditServiceEnv } from './config/env';
 
 /** audit-service: its schema, its outbox topic and its migrations, in order. */
@@ -24,6 +25,7 @@ export const AuditServiceDefinition: ServiceDefinition = {
     AuditEntryCanonicalBytes1764450000000,
     AuditEntryGeneratedFromBytes1764500000000,
     AuditKafkaState1764600000000,
+    AuditOverrideIndexes1764700000000,
   ],
   // The log is written as a role that may only INSERT and SELECT it (AUDIT_DB_ROLE).
   runtimeRole: (config) => {

@@ -37,6 +37,31 @@ interface OverrideRow {
   reviewed_at: Date | null;
 }
 
+/**
+ * An override is the decision that opened a window (details.breakGlass is set). The partial
+ * indexes of migration 1764700000000 are on exactly this condition: a query must say it the same
+ * way for PostgreSQL to use them.
+ */
+const IS_OVERRIDE = `jsonb_typeof(entry->'details'->'breakGlass') = 'object'`;
+
+/**
+ * Overrides oldest first (at most 1,000), with their reviews; $1 'reviewed', 'unreviewed' or
+ * null. Read through the index of overrides alone (migration 1764700000000), never the whole log.
+ */
+export const OVERRIDES_SQL = `
+  SELECT e.seq::text AS seq, e.entry, r.outcome AS review_outcome, r.reviewed_by, r.reviewed_at
+    FROM audit.entries e
+    LEFT JOIN audit.break_glass_reviews r ON r.decision_id = (e.entry->'details'->>'decisionId')::uuid
+   WHERE ${IS_OVERRIDE}
+     AND ($1::text IS NULL OR ($1 = 'reviewed') = (r.decision_id IS NOT NULL))
+   ORDER BY e.seq LIMIT 1000`;
+
+/** The person an override ($1, its decision id in lower case) was about, by the same index. */
+export const OVERRIDE_SUBJECT_SQL = `
+  SELECT subject_id FROM audit.entries
+   WHERE entry->'details'->>'decisionId' = $1 AND ${IS_OVERRIDE}
+   LIMIT 1`;
+
 /** Safeguarding overrides and their mandatory IG review. */
 @ApiTags('reports')
 @Controller('v1/reports/break-glass')
@@ -60,17 +85,7 @@ export class BreakGlassController {
         { field: 'status', problem: 'status must be one of: unreviewed, reviewed' },
       ]);
     }
-    // An override is the decision that opened a window (details.breakGlass is set).
-    const rows: OverrideRow[] = await this.dataSource.query(
-      `SELECT e.seq::text AS seq, e.entry, r.outcome AS review_outcome, r.reviewed_by, r.reviewed_at
-         FROM audit.entries e
-         LEFT JOIN audit.break_glass_reviews r ON r.decision_id = (e.entry->'details'->>'decisionId')::uuid
-        WHERE e.entry->'details'->'breakGlass' IS NOT NULL
-          AND jsonb_typeof(e.entry->'details'->'breakGlass') = 'object'
-          AND ($1::text IS NULL OR ($1 = 'reviewed') = (r.decision_id IS NOT NULL))
-        ORDER BY e.seq LIMIT 1000`,
-      [status ?? null],
-    );
+    const rows: OverrideRow[] = await this.dataSource.query(OVERRIDES_SQL, [status ?? null]);
     const list = rows.map((r) => {
       const d = r.entry.details as {
         decisionId: string;
@@ -134,12 +149,9 @@ export class BreakGlassController {
       ]);
     }
     return this.dataSource.transaction(async (tx) => {
-      const found: { subject_id: string }[] = await tx.query(
-        `SELECT subject_id FROM audit.entries
-          WHERE entry->'details'->>'decisionId' = $1 AND jsonb_typeof(entry->'details'->'breakGlass') = 'object'
-          LIMIT 1`,
-        [decisionId.toLowerCase()],
-      );
+      const found: { subject_id: string }[] = await tx.query(OVERRIDE_SUBJECT_SQL, [
+        decisionId.toLowerCase(),
+      ]);
       if (found.length === 0) {
         throw new DomainError(
           'OVERRIDE_NOT_FOUND',
