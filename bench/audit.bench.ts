@@ -950,10 +950,10 @@ async function overrideReports(audit: DataSource, treeSize: number): Promise<voi
     }
     return summarise(ms).p50;
   };
-  const list = await time(OVERRIDES_SQL, ['unreviewed'], 20, true);
+  const list = await time(OVERRIDES_SQL, ['unreviewed', 0, 1001], 20, true);
   const one = await time(OVERRIDE_SUBJECT_SQL, [decision], 20, true);
   const none = await time(OVERRIDE_SUBJECT_SQL, [unknown], 20, true);
-  const listScan = await time(OVERRIDES_SQL, ['unreviewed'], 3, false);
+  const listScan = await time(OVERRIDES_SQL, ['unreviewed', 0, 1001], 3, false);
   const noneScan = await time(OVERRIDE_SUBJECT_SQL, [unknown], 3, false);
   process.stdout.write(
     `${`safeguarding overrides at ${treeSize.toLocaleString('en-GB')} (${overrides.toLocaleString('en-GB')} of them), in process`.padEnd(W)} ` +

@@ -436,6 +436,35 @@ describe('audit service: the tamper-evident log of every event', () => {
     }
   });
 
+  it('pages the override list by cursor, and names a bad status, cursor or limit', async () => {
+    const first = await au()
+      .get('/v1/reports/break-glass?limit=1')
+      .set('Authorization', `Bearer ${officer}`)
+      .expect(200);
+    expect(first.body).toEqual([expect.objectContaining({ decisionId: overrideDecisionId })]);
+    // One override in all: the page is the last, so no cursor to a next one.
+    expect(first.headers['x-next-cursor']).toBeUndefined();
+    const after = await au()
+      .get(`/v1/reports/break-glass?cursor=${first.body[0].seq}`)
+      .set('Authorization', `Bearer ${officer}`)
+      .expect(200);
+    expect(after.body).toEqual([]);
+    const before = await au()
+      .get(`/v1/reports/break-glass?cursor=${first.body[0].seq - 1}&limit=1`)
+      .set('Authorization', `Bearer ${officer}`)
+      .expect(200);
+    expect(before.body.map((o: { seq: number }) => o.seq)).toEqual([first.body[0].seq]);
+    const bad = await au()
+      .get('/v1/reports/break-glass?status=maybe&cursor=-1&limit=1001')
+      .set('Authorization', `Bearer ${officer}`)
+      .expect(400);
+    expect(bad.body.details.map((d: { field: string }) => d.field).sort()).toEqual([
+      'cursor',
+      'limit',
+      'status',
+    ]);
+  });
+
   it('lists overrides awaiting review; a review is recorded once and logged', async () => {
     const unreviewed = await au()
       .get('/v1/reports/break-glass?status=unreviewed')

@@ -74,14 +74,21 @@ describe('safeguarding overrides in the log', () => {
   }
 
   it('lists the overrides, oldest first, from their own index and not the whole log', async () => {
-    const rows: { seq: string; entry: EntryContent }[] = await ds.query(OVERRIDES_SQL, [null]);
+    const rows: { seq: string; entry: EntryContent }[] = await ds.query(OVERRIDES_SQL, [
+      null,
+      0,
+      1000,
+    ]);
     const expected = Array.from(
       { length: ENTRIES / OVERRIDE_EVERY },
       (_, i) => (i + 1) * OVERRIDE_EVERY,
     );
     expect(rows.map((r) => Number(r.seq))).toEqual(expected);
     expect(rows[0].entry.details).toMatchObject({ decisionId: uuid('dd', OVERRIDE_EVERY) });
-    const reads = await explain(OVERRIDES_SQL, ['unreviewed']);
+    // A page after a cursor: the overrides after that seq, no more than asked.
+    const page: { seq: string }[] = await ds.query(OVERRIDES_SQL, [null, expected[4], 3]);
+    expect(page.map((r) => Number(r.seq))).toEqual(expected.slice(5, 8));
+    const reads = await explain(OVERRIDES_SQL, ['unreviewed', expected[4], 1001]);
     expect(reads.map((n) => n['Index Name'])).toEqual(['entries_overrides']);
   });
 

@@ -10,7 +10,9 @@ import {
   OutboxWriter,
   Roles,
   type AuthenticatedUser,
+  type FieldProblem,
 } from '#common';
+import { invalidInput, wholeNumberParameter } from '../http/query-params';
 import type { LogEntry } from '../log/ingest/entry-from-event';
 import { toCsv } from '../log/query/entry-view';
 
@@ -44,17 +46,21 @@ interface OverrideRow {
  */
 const IS_OVERRIDE = `jsonb_typeof(entry->'details'->'breakGlass') = 'object'`;
 
+/** The most overrides one page of the list holds, and how many it holds unless asked. */
+const MAX_PAGE = 1000;
+
 /**
- * Overrides oldest first (at most 1,000), with their reviews; $1 'reviewed', 'unreviewed' or
- * null. Read through the index of overrides alone (migration 1764700000000), never the whole log.
+ * Overrides oldest first with their reviews: $1 'reviewed', 'unreviewed' or null, after seq $2
+ * (a page's cursor), at most $3. Read through the index of overrides alone (migration
+ * 1764700000000), never the whole log.
  */
 export const OVERRIDES_SQL = `
   SELECT e.seq::text AS seq, e.entry, r.outcome AS review_outcome, r.reviewed_by, r.reviewed_at
     FROM audit.entries e
     LEFT JOIN audit.break_glass_reviews r ON r.decision_id = (e.entry->'details'->>'decisionId')::uuid
-   WHERE ${IS_OVERRIDE}
+   WHERE ${IS_OVERRIDE} AND e.seq > $2
      AND ($1::text IS NULL OR ($1 = 'reviewed') = (r.decision_id IS NOT NULL))
-   ORDER BY e.seq LIMIT 1000`;
+   ORDER BY e.seq LIMIT $3`;
 
 /** The person an override ($1, its decision id in lower case) was about, by the same index. */
 export const OVERRIDE_SUBJECT_SQL = `
@@ -74,18 +80,41 @@ export class BreakGlassController {
   @Get()
   @Roles(...REVIEWERS)
   @ApiQuery({ name: 'status', required: false, enum: ['unreviewed', 'reviewed'] })
-  @ApiOkResponse({ description: 'Overrides, oldest first; CSV with Accept: text/csv' })
+  @ApiQuery({
+    name: 'cursor',
+    required: false,
+    description: 'X-Next-Cursor of the previous page: the overrides after it',
+  })
+  @ApiQuery({ name: 'limit', required: false, description: `1-${MAX_PAGE}, default ${MAX_PAGE}` })
+  @ApiOkResponse({
+    description:
+      'Overrides, oldest first; CSV with Accept: text/csv. When more follow, the X-Next-Cursor ' +
+      'header holds the cursor of the next page.',
+  })
   async list(
     @Query('status') status: string | undefined,
+    @Query('cursor') cursorText: string | undefined,
+    @Query('limit') limitText: string | undefined,
     @Headers('accept') accept: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<Record<string, unknown>[] | string> {
+    const problems: FieldProblem[] = [];
     if (status !== undefined && status !== 'unreviewed' && status !== 'reviewed') {
-      throw new DomainError('VALIDATION_FAILED', 'The request is invalid: status.', 'invalid', [
-        { field: 'status', problem: 'status must be one of: unreviewed, reviewed' },
-      ]);
+      problems.push({ field: 'status', problem: 'status must be one of: unreviewed, reviewed' });
     }
-    const rows: OverrideRow[] = await this.dataSource.query(OVERRIDES_SQL, [status ?? null]);
+    const cursor = wholeNumberParameter('cursor', cursorText, problems) ?? 0;
+    const limit = wholeNumberParameter('limit', limitText, problems) ?? MAX_PAGE;
+    if (limit < 1 || limit > MAX_PAGE) {
+      problems.push({ field: 'limit', problem: `limit must be 1-${MAX_PAGE}` });
+    }
+    if (problems.length > 0) throw invalidInput(problems);
+    const found: OverrideRow[] = await this.dataSource.query(OVERRIDES_SQL, [
+      status ?? null,
+      cursor,
+      limit + 1,
+    ]);
+    const rows = found.slice(0, limit);
+    if (found.length > limit) void reply.header('x-next-cursor', rows[rows.length - 1].seq);
     const list = rows.map((r) => {
       const d = r.entry.details as {
         decisionId: string;
