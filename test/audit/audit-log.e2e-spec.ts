@@ -330,6 +330,31 @@ describe('audit service: the tamper-evident log of every event', () => {
         withoutConsent: true,
       }),
     ]);
+    // Paged newest first by cursor: one disclosure in all, so the first page is the last.
+    const first = await au()
+      .get(`/v1/subjects/${PERSON}/disclosures?limit=1`)
+      .set('Authorization', `Bearer ${person}`)
+      .expect(200);
+    expect(first.body.map((d: { seq: number }) => d.seq)).toEqual([disclosureSeq]);
+    expect(first.headers['x-next-cursor']).toBeUndefined();
+    for (const [cursor, seqs] of [
+      [disclosureSeq, []],
+      [disclosureSeq + 1, [disclosureSeq]],
+    ] as const) {
+      const page = await au()
+        .get(`/v1/subjects/${PERSON}/disclosures?cursor=${cursor}&limit=1`)
+        .set('Authorization', `Bearer ${person}`)
+        .expect(200);
+      expect(page.body.map((d: { seq: number }) => d.seq)).toEqual(seqs);
+    }
+    const bad = await au()
+      .get(`/v1/subjects/${PERSON}/disclosures?cursor=x&limit=0`)
+      .set('Authorization', `Bearer ${person}`)
+      .expect(400);
+    expect(bad.body.details.map((d: { field: string }) => d.field).sort()).toEqual([
+      'cursor',
+      'limit',
+    ]);
     await au()
       .get(`/v1/subjects/${PERSON}/disclosures`)
       .set('Authorization', `Bearer ${otherPerson}`)

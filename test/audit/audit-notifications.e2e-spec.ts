@@ -496,6 +496,23 @@ describe('audit service: disclosure notices to service users', () => {
         .expect(200)
     ).body as { notification: { status: string } }[];
     expect(staffView.map((d) => d.notification.status)).toEqual(['deferred', 'deferred']);
+    // Paged one at a time, newest first: the cursor leads to the older one, then ends. The
+    // person's own page hides the deferred one but still leads on, so no later page is lost.
+    const page = (cursor: string | null, token: string) =>
+      au()
+        .get(`/v1/subjects/${C}/disclosures?limit=1${cursor ? `&cursor=${cursor}` : ''}`)
+        .set('Authorization', `Bearer ${token}`)
+        .expect(200);
+    const newest = await page(null, officer);
+    const seqs = (staffView as unknown as { seq: number }[]).map((d) => d.seq);
+    expect(newest.body.map((d: { seq: number }) => d.seq)).toEqual([seqs[0]]);
+    expect(newest.headers['x-next-cursor']).toBe(String(seqs[0]));
+    const older = await page(newest.headers['x-next-cursor'] as string, officer);
+    expect(older.body.map((d: { seq: number }) => d.seq)).toEqual([seqs[1]]);
+    expect(older.headers['x-next-cursor']).toBeUndefined();
+    const ownFirst = await page(null, self(C));
+    expect(ownFirst.body).toEqual([]);
+    expect(ownFirst.headers['x-next-cursor']).toBe(String(seqs[0]));
     const trail = await au()
       .get(`/fhir/AuditEvent?patient=${C}`)
       .set('Authorization', `Bearer ${self(C)}`)

@@ -1,5 +1,5 @@
-import { Controller, Get, Headers, Param, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiTags } from '@nestjs/swagger';
+import { Controller, Get, Headers, Param, Query, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiQuery, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { DataSource } from 'typeorm';
 import {
@@ -10,7 +10,9 @@ import {
   isValidNhsNumber,
   Roles,
   type AuthenticatedUser,
+  type FieldProblem,
 } from '#common';
+import { invalidInput, wholeNumberParameter } from '../http/query-params';
 import type { LogEntry } from '../log/ingest/entry-from-event';
 import { toCsv } from '../log/query/entry-view';
 
@@ -37,6 +39,9 @@ export interface DisclosureView {
   proof: string;
 }
 
+/** The most disclosures one page of the register holds, and how many it holds unless asked. */
+const MAX_PAGE = 1000;
+
 /** The disclosure register: every time a person's record left the gateway, and on what basis. */
 @ApiTags('disclosures')
 @Controller('v1/subjects/:subjectId/disclosures')
@@ -45,20 +50,35 @@ export class DisclosuresController {
 
   @Get()
   @Roles('ig_officer', 'caldicott_guardian', 'service_user')
+  @ApiQuery({
+    name: 'cursor',
+    required: false,
+    description: 'X-Next-Cursor of the previous page: the disclosures before it',
+  })
+  @ApiQuery({ name: 'limit', required: false, description: `1-${MAX_PAGE}, default ${MAX_PAGE}` })
   @ApiOkResponse({
-    description: 'The person’s disclosures, newest first; CSV with Accept: text/csv',
+    description:
+      'The person’s disclosures, newest first; CSV with Accept: text/csv. When more follow, ' +
+      'the X-Next-Cursor header holds the cursor of the next page.',
   })
   async list(
     @Param('subjectId') subjectId: string,
+    @Query('cursor') cursorText: string | undefined,
+    @Query('limit') limitText: string | undefined,
     @CurrentUser() user: AuthenticatedUser,
     @Headers('accept') accept: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
   ): Promise<DisclosureView[] | string> {
+    const problems: FieldProblem[] = [];
     if (!isValidNhsNumber(subjectId)) {
-      throw new DomainError('VALIDATION_FAILED', 'The request is invalid: subjectId.', 'invalid', [
-        { field: 'subjectId', problem: 'subjectId must be a valid NHS number' },
-      ]);
+      problems.push({ field: 'subjectId', problem: 'subjectId must be a valid NHS number' });
     }
+    const cursor = wholeNumberParameter('cursor', cursorText, problems) ?? null;
+    const limit = wholeNumberParameter('limit', limitText, problems) ?? MAX_PAGE;
+    if (limit < 1 || limit > MAX_PAGE) {
+      problems.push({ field: 'limit', problem: `limit must be 1-${MAX_PAGE}` });
+    }
+    if (problems.length > 0) throw invalidInput(problems);
     const staff = user.roles.some((r) => r === 'ig_officer' || r === 'caldicott_guardian');
     if (!staff && !canActOnSubject(user, subjectId)) {
       throw new DomainError(
@@ -67,12 +87,19 @@ export class DisclosuresController {
         'forbidden',
       );
     }
-    const rows: { entry: LogEntry }[] = await this.dataSource.query(
+    const found: { entry: LogEntry }[] = await this.dataSource.query(
       `SELECT entry FROM audit.entries
         WHERE subject_id = $1 AND action = 'record.disclosed'
-        ORDER BY seq DESC LIMIT 1000`,
-      [subjectId],
+          AND ($2::bigint IS NULL OR seq < $2)
+        ORDER BY seq DESC LIMIT $3`,
+      [subjectId, cursor, limit + 1],
     );
+    const rows = found.slice(0, limit);
+    // The cursor is the page's last entry, whether or not the person may see it yet (see
+    // `visible`): the next page starts after it either way.
+    if (found.length > limit) {
+      void reply.header('x-next-cursor', String(rows[rows.length - 1].entry.seq));
+    }
     const notices = await this.noticesFor(rows.map(({ entry }) => entry));
     const disclosures = rows.map(({ entry }): DisclosureView => {
       const details = entry.details as {
